@@ -1,0 +1,171 @@
+"""One training run end to end, and the baseline-versus-landmarks comparison.
+
+A run trains (or resumes) a super-net, ranks the fixed architecture set, runs the
+search and writes ``run.json``; a finished run is read back instead of redone, so
+an interrupted comparison resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from landmark_nas.config import RunConfig
+from landmark_nas.errors import ConfigError
+from landmark_nas.experiment import Experiment
+from landmark_nas.search import evolutionary_search
+from landmark_nas.training.progress import Progress, silent
+from landmark_nas.training.spos import SPOSTrainer, fingerprint, landmark_images_planned
+from landmark_nas.utils.environment import versions
+from landmark_nas.utils.io import write_json
+
+logger = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+VARIANTS = ("spos", "landmarks", "spos-matched")
+SEARCH_SEED_OFFSET = 1_000_003  # search draws from its own stream, apart from training
+
+
+def variant_config(experiment: Experiment, config: RunConfig, variant: str) -> RunConfig:
+    """The configuration of ``variant`` for ``config.seed``.
+
+    ``spos-matched`` is plain SPOS trained for extra steps that pass as many images
+    through the super-net as the landmark run's regularizer does.
+    """
+    if variant == "spos":
+        return config.updated(use_landmarks=False)
+    if variant == "landmarks":
+        return config.updated(use_landmarks=True)
+    if variant == "spos-matched":
+        extra = landmark_images_planned(experiment, config.updated(use_landmarks=True))
+        steps = config.total_steps() + math.ceil(extra / config.batch_size)
+        return config.updated(use_landmarks=False, steps=steps)
+    raise ConfigError(f"unknown variant {variant!r} (choose from: {', '.join(VARIANTS)})")
+
+
+def search_supernet(
+    trainer: SPOSTrainer, config: RunConfig, progress: Callable[..., Progress] = silent
+) -> dict[str, Any]:
+    """Evolutionary search on the trained super-net; the pick with its ground truth."""
+    experiment = trainer.experiment
+    images = experiment.ranking_images[: config.search_images]
+    labels = experiment.ranking_labels[: config.search_images]
+
+    def fitness(arch) -> float:
+        return float(trainer.score([arch], images, labels).accuracy[0])
+
+    bar = progress("search", config.search_population + config.search_cycles)
+    silent_trainer_progress, trainer.progress = trainer.progress, silent
+    try:
+        result = evolutionary_search(
+            experiment.space, fitness, config.search_population, config.search_sample,
+            config.search_cycles, np.random.default_rng([config.seed, SEARCH_SEED_OFFSET]),
+            bar.update,
+        )
+    finally:
+        trainer.progress = silent_trainer_progress
+        bar.close()
+    benchmark = experiment.benchmark
+    return {
+        "arch": experiment.space.format(result.best),
+        "supernet_accuracy": result.best_fitness,
+        "true_accuracy": benchmark.accuracy_of(result.best),
+        "percentile": benchmark.percentile_of(result.best),
+        "rank": benchmark.rank_of(result.best),
+        "evaluated": result.evaluated,
+    }
+
+
+def run_one(
+    experiment: Experiment,
+    config: RunConfig,
+    run_dir: Path,
+    variant: str,
+    progress: Callable[..., Progress] = silent,
+    search: bool = True,
+) -> dict[str, Any]:
+    """Train, rank and search one super-net; returns (and writes) its summary."""
+    run_dir = Path(run_dir)
+    finished = run_dir / RUN_FILE
+    if finished.is_file():
+        summary = json.loads(finished.read_text())
+        if summary.get("fingerprint") == fingerprint(config):
+            logger.info("%s already finished; reading it", run_dir)
+            return summary
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", {"config": config.to_dict(), "versions": versions()})
+    logger.info("run %s (%s, seed %d): %s", run_dir, variant, config.seed, config.to_dict())
+    trainer = SPOSTrainer(experiment, config, run_dir, progress)
+    result = trainer.train()
+    started = time.perf_counter()
+    picked = search_supernet(trainer, config, progress) if search else None
+    search_seconds = time.perf_counter() - started
+    space = experiment.space
+    truth = experiment.ranking_truth
+    summary = {
+        "variant": variant,
+        "seed": config.seed,
+        "fingerprint": fingerprint(config),
+        "steps": result.steps,
+        "epochs": result.steps / config.steps_per_epoch(),
+        "images_seen": result.images_seen,
+        "landmark_images": result.landmark_images,
+        "train_seconds": result.wall_seconds,
+        "search_seconds": search_seconds,
+        "final": result.history[-1],
+        "history": result.history,
+        "picked": picked,
+        "scores": [
+            {"arch": space.format(a), "true_accuracy": float(t),
+             "supernet_accuracy": float(acc), "supernet_loss": float(loss)}
+            for a, t, acc, loss in zip(result.scores.archs, truth,
+                                       result.scores.accuracy, result.scores.loss)
+        ],
+    }
+    write_json(finished, summary)
+    return summary
+
+
+METRICS = ("kendall_tau", "spearman_rho", "precision_at_top")
+
+
+def _mean_std(values: Sequence[float]) -> dict[str, float]:
+    array = np.asarray(values, dtype=np.float64)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return {"mean": float(array.mean()), "std": std, "n": int(len(array))}
+
+
+def aggregate(runs: list[dict[str, Any]], variants: Sequence[str]) -> dict[str, Any]:
+    """Mean and standard deviation per variant, and paired per-seed differences to SPOS."""
+    by_variant: dict[str, dict[int, dict]] = {v: {} for v in variants}
+    for run in runs:
+        by_variant[run["variant"]][run["seed"]] = run
+    summary: dict[str, Any] = {}
+    for variant, seeds in by_variant.items():
+        entry: dict[str, Any] = {}
+        for ranking in ("by_accuracy", "by_loss"):
+            entry[ranking] = {m: _mean_std([r["final"][ranking][m] for r in seeds.values()])
+                              for m in METRICS}
+        picked = [r["picked"]["true_accuracy"] for r in seeds.values() if r.get("picked")]
+        entry["picked_true_accuracy"] = _mean_std(picked) if picked else None
+        entry["train_seconds"] = _mean_std([r["train_seconds"] for r in seeds.values()])
+        entry["images_seen"] = _mean_std([r["images_seen"] for r in seeds.values()])
+        if variant != "spos" and "spos" in by_variant:
+            base = by_variant["spos"]
+            shared = sorted(set(seeds) & set(base))
+            if shared:
+                entry["paired_difference_vs_spos"] = {
+                    ranking: {m: _mean_std([seeds[s]["final"][ranking][m]
+                                            - base[s]["final"][ranking][m] for s in shared])
+                              for m in METRICS}
+                    for ranking in ("by_accuracy", "by_loss")
+                }
+        summary[variant] = entry
+    return summary

@@ -1,0 +1,184 @@
+"""The NAS-Bench-201 macro network as a single-path weight-sharing super-net.
+
+Layout (the benchmark's): a 3x3 convolution stem with ``C`` channels, three stages
+of ``N`` cells with ``C``, ``2C`` and ``4C`` channels joined by residual reduction
+blocks, then batch norm, ReLU, global average pooling and a linear classifier.
+
+Every edge of every cell holds one module per parametric op (``nor_conv_1x1`` and
+``nor_conv_3x3`` as ReLU-Conv-BN), shared by all architectures that choose it. A
+forward pass takes the architecture as an argument and computes only the edges
+that affect the output: ``none`` edges, edges out of zero nodes and edges into
+nodes that never reach the cell output are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from landmark_nas.errors import ConfigError
+from landmark_nas.spaces.base import Arch
+from landmark_nas.spaces.nb201 import CONV1, CONV3, EDGES, NUM_NODES, POOL, SKIP, edge_index, live_edges
+
+BN_MODES = ("batch", "recalibrate")
+
+
+def make_batch_norm(channels: int, bn_mode: str, affine: bool) -> nn.BatchNorm2d:
+    """Batch norm for ``bn_mode``.
+
+    ``batch``: always normalize with the current batch's statistics (no running
+    statistics are kept, so training and evaluation behave alike).
+    ``recalibrate``: keep running statistics as a cumulative average, meant to be
+    reset and recomputed for each architecture before it is evaluated.
+    """
+    if bn_mode == "batch":
+        return nn.BatchNorm2d(channels, affine=affine, track_running_stats=False)
+    return nn.BatchNorm2d(channels, affine=affine, momentum=None, track_running_stats=True)
+
+
+class ConvBN(nn.Module):
+    """Conv-BN; the preceding ReLU is applied once per source node by the cell."""
+
+    def __init__(self, channels: int, kernel: int, bn_mode: str) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, kernel, padding=kernel // 2, bias=False)
+        self.bn = make_batch_norm(channels, bn_mode, affine=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+class SearchCell(nn.Module):
+    """One NAS-Bench-201 cell holding the shared weights of every op on every edge."""
+
+    def __init__(self, channels: int, bn_mode: str) -> None:
+        super().__init__()
+        self.conv1 = nn.ModuleList(ConvBN(channels, 1, bn_mode) for _ in EDGES)
+        self.conv3 = nn.ModuleList(ConvBN(channels, 3, bn_mode) for _ in EDGES)
+
+    def forward(self, x: torch.Tensor, edges: tuple[tuple[int, int, int], ...]) -> torch.Tensor:
+        nodes: list[torch.Tensor | None] = [x] + [None] * (NUM_NODES - 1)
+        activated: dict[int, torch.Tensor] = {}
+        for source, target, op in edges:
+            value = nodes[source]
+            if op == SKIP:
+                out = value
+            elif op == POOL:
+                out = F.avg_pool2d(value, 3, stride=1, padding=1, count_include_pad=False)
+            else:
+                if source not in activated:
+                    activated[source] = F.relu(value)
+                module = self.conv1 if op == CONV1 else self.conv3
+                out = module[edge_index(source, target)](activated[source])
+            current = nodes[target]
+            nodes[target] = out if current is None else current + out
+        output = nodes[NUM_NODES - 1]
+        return torch.zeros_like(x) if output is None else output
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, bn_mode: str) -> None:
+        super().__init__(
+            nn.ReLU(),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
+            make_batch_norm(c_out, bn_mode, affine=True),
+        )
+
+
+class ReductionBlock(nn.Module):
+    """The benchmark's residual block that halves resolution and doubles channels."""
+
+    def __init__(self, c_in: int, c_out: int, bn_mode: str) -> None:
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, bn_mode)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, bn_mode)
+        self.shortcut = nn.Sequential(
+            nn.AvgPool2d(kernel_size=2, stride=2), nn.Conv2d(c_in, c_out, 1, bias=False)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.conv_b(self.conv_a(x))
+
+
+class NB201SuperNet(nn.Module):
+    """Single-path super-net: ``forward(images, arch)`` runs architecture ``arch``."""
+
+    def __init__(
+        self, channels: int, cells_per_stage: int, num_classes: int, bn_mode: str = "batch"
+    ) -> None:
+        super().__init__()
+        if channels < 1 or cells_per_stage < 1:
+            raise ConfigError(
+                f"channels={channels} and cells_per_stage={cells_per_stage} must be positive"
+            )
+        if bn_mode not in BN_MODES:
+            raise ConfigError(f"unknown bn_mode {bn_mode!r} (choose from: {', '.join(BN_MODES)})")
+        self.bn_mode = bn_mode
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, channels, 3, padding=1, bias=False),
+            make_batch_norm(channels, bn_mode, affine=True),
+        )
+        layers: list[nn.Module] = []
+        width = channels
+        for stage in range(3):
+            if stage > 0:
+                layers.append(ReductionBlock(width, width * 2, bn_mode))
+                width *= 2
+            layers.extend(SearchCell(width, bn_mode) for _ in range(cells_per_stage))
+        self.layers = nn.ModuleList(layers)
+        self.head_bn = make_batch_norm(width, bn_mode, affine=True)
+        self.classifier = nn.Linear(width, num_classes)
+        self._plans: dict[Arch, tuple[tuple[int, int, int], ...]] = {}
+
+    def plan(self, arch: Arch) -> tuple[tuple[int, int, int], ...]:
+        """The live edges of ``arch`` (cached; the hot path calls this every step)."""
+        edges = self._plans.get(arch)
+        if edges is None:
+            edges = self._plans[arch] = live_edges(arch)
+        return edges
+
+    def forward(self, images: torch.Tensor, arch: Arch) -> torch.Tensor:
+        edges = self.plan(arch)
+        x = self.stem(images)
+        for layer in self.layers:
+            x = layer(x, edges) if isinstance(layer, SearchCell) else layer(x)
+        x = F.relu(self.head_bn(x))
+        return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+    def batch_norms(self) -> Iterable[nn.BatchNorm2d]:
+        return (m for m in self.modules() if isinstance(m, nn.BatchNorm2d))
+
+    @torch.no_grad()
+    def recalibrate(self, arch: Arch, batches: Iterable[torch.Tensor]) -> None:
+        """Recompute running batch-norm statistics of ``arch`` from ``batches``.
+
+        Only meaningful in ``recalibrate`` mode; leaves the module in eval mode.
+        """
+        if self.bn_mode != "recalibrate":
+            return
+        for bn in self.batch_norms():
+            bn.reset_running_stats()
+        self.train()
+        for images in batches:
+            self(images, arch)
+        self.eval()
+
+    def count_parameters(self, arch: Arch | None = None) -> int:
+        """Parameters of the whole super-net, or of the path ``arch`` uses."""
+        if arch is None:
+            return sum(p.numel() for p in self.parameters())
+        used = {id(p) for p in self.parameters()}
+        for layer in self.layers:
+            if isinstance(layer, SearchCell):
+                used -= {id(p) for p in layer.parameters()}
+        total = sum(p.numel() for p in self.parameters() if id(p) in used)
+        for layer in self.layers:
+            if isinstance(layer, SearchCell):
+                for source, target, op in self.plan(arch):
+                    if op in (CONV1, CONV3):
+                        module = layer.conv1 if op == CONV1 else layer.conv3
+                        total += sum(p.numel() for p in module[edge_index(source, target)].parameters())
+        return total

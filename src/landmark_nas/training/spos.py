@@ -1,0 +1,338 @@
+"""Single-path one-shot (SPOS) super-net training, optionally landmark-regularized.
+
+Each step trains one uniformly sampled path on a weight-training batch. When a
+:class:`~landmark_nas.landmarks.LandmarkRegularizer` is given, regularized steps
+also compute the super-net loss of landmark pairs on a held-out batch and add the
+ranking penalty. The learning rate is a pure function of the step, every random
+choice comes from per-step generators, and checkpoints are atomic, so an
+interrupted run resumes from its last checkpoint and ends with the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from landmark_nas.config import RunConfig
+from landmark_nas.errors import ConfigError, LandmarkNASError, NonFiniteLossError
+from landmark_nas.evaluation import ArchScores, ranking_metrics, score_archs
+from landmark_nas.experiment import Experiment
+from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
+from landmark_nas.supernet import create_supernet
+from landmark_nas.training.progress import Progress, silent
+from landmark_nas.training.samplers import create_sampler
+from landmark_nas.training.streams import LandmarkStream, Stream, TrainStream, step_rng
+from landmark_nas.utils.io import save_torch
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+SUPERNET = "supernet.pt"
+# Fields that change how a run executes but not what it computes.
+EXECUTION_FIELDS = ("threads", "checkpoint_every", "data", "benchmark", "extra")
+
+
+class RunInterrupted(LandmarkNASError):
+    """Ctrl-C or SIGTERM: the run checkpointed and can resume with the same command."""
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    images_seen: int
+    landmark_images: int
+    wall_seconds: float
+    history: list[dict[str, Any]] = field(default_factory=list)
+    scores: ArchScores | None = None
+
+
+def fingerprint(config: RunConfig) -> dict[str, Any]:
+    values = config.to_dict()
+    return {k: v for k, v in values.items() if k not in EXECUTION_FIELDS}
+
+
+def cosine_lr(config: RunConfig, step: int) -> float:
+    progress = step / max(1, config.total_steps())
+    return config.lr_min + 0.5 * (config.lr - config.lr_min) * (1 + math.cos(math.pi * progress))
+
+
+def build_regularizer(experiment: Experiment, config: RunConfig) -> LandmarkRegularizer:
+    schedule = LambdaSchedule(
+        config.landmark_lambda, config.warmup_steps(), config.total_steps(), config.landmark_schedule
+    )
+    return LandmarkRegularizer(
+        experiment.landmarks,
+        experiment.landmark_accuracy,
+        schedule,
+        pairs_per_step=config.landmark_pairs,
+        loss=config.landmark_loss,
+        every=config.landmark_every,
+    )
+
+
+def landmark_images_planned(experiment: Experiment, config: RunConfig) -> int:
+    """Images the regularizer will pass through the super-net over a whole run."""
+    regularizer = build_regularizer(experiment, config)
+    batch = config.landmark_batch_size or config.batch_size
+    total = 0
+    for step in range(config.total_steps()):
+        if regularizer.active(step):
+            pairs = regularizer.sample_pairs(step_rng(config.seed, step, Stream.PAIRS))
+            total += batch * len({arch for pair in pairs for arch in pair})
+    return total
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a flag checked between steps."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.raised:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class SPOSTrainer:
+    """Trains one super-net; landmark-regularized when ``config.use_landmarks``."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        config: RunConfig,
+        run_dir: Path,
+        progress: Callable[..., Progress] = silent,
+    ) -> None:
+        config.validate()
+        if config.use_landmarks and len(experiment.landmarks) < 2:
+            raise ConfigError("use_landmarks needs landmark_count >= 2")
+        self.experiment = experiment
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        torch.manual_seed(config.seed)
+        self.model = create_supernet(
+            config.search_space, config.channels, config.cells_per_stage,
+            experiment.dataset.num_classes, config.bn_mode,
+        )
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=config.lr, momentum=config.momentum,
+            weight_decay=config.weight_decay, nesterov=config.nesterov and config.momentum > 0,
+        )
+        self.sampler = create_sampler(config.sampler, experiment.space)
+        self.train_stream = TrainStream(
+            experiment.dataset, experiment.splits.train, config.batch_size, config.seed, config.augment
+        )
+        self.regularizer = build_regularizer(experiment, config) if config.use_landmarks else None
+        self.landmark_stream = LandmarkStream(
+            experiment.dataset, experiment.splits.landmark,
+            config.landmark_batch_size or config.batch_size, config.seed,
+        ) if config.use_landmarks else None
+        self.step = 0
+        self.images_seen = 0
+        self.landmark_images = 0
+        self.wall_seconds = 0.0
+        self.history: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ state
+    def _state(self) -> dict[str, Any]:
+        return {
+            "fingerprint": fingerprint(self.config),
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "images_seen": self.images_seen,
+            "landmark_images": self.landmark_images,
+            "wall_seconds": self.wall_seconds,
+            "history": self.history,
+        }
+
+    def save_checkpoint(self) -> None:
+        save_torch(self.run_dir / CHECKPOINT, self._state())
+
+    def try_resume(self) -> bool:
+        """Load the run directory's checkpoint if there is one; True when resumed."""
+        path = self.run_dir / CHECKPOINT
+        if not path.is_file():
+            return False
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as error:  # a torn file cannot happen (atomic writes) but a foreign one can
+            raise LandmarkNASError(f"{path}: unreadable checkpoint ({error})") from None
+        expected = fingerprint(self.config)
+        changed = sorted(k for k in expected if state["fingerprint"].get(k) != expected[k])
+        if changed:
+            raise ConfigError(
+                f"{path} was written with a different configuration ({', '.join(changed)}); "
+                "use another --out or delete the folder"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = state["step"]
+        self.images_seen = state["images_seen"]
+        self.landmark_images = state["landmark_images"]
+        self.wall_seconds = state["wall_seconds"]
+        self.history = state["history"]
+        logger.info("resumed %s at step %d", self.run_dir, self.step)
+        return True
+
+    # ------------------------------------------------------------------ steps
+    def _loss_on(self, images: torch.Tensor, labels: torch.Tensor):
+        return lambda arch: F.cross_entropy(self.model(images, arch), labels)
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """One optimizer step; returns the training loss and the landmark penalty."""
+        config = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = cosine_lr(config, step)
+        images, labels = self.train_stream.batch(step)
+        arch = self.sampler.sample(step_rng(config.seed, step, Stream.ARCH))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.model(images, arch), labels)
+        loss.backward()
+        self.images_seen += len(labels)
+        penalty_value = 0.0
+        if self.regularizer is not None and self.regularizer.active(step):
+            landmark_x, landmark_y = self.landmark_stream.batch(step)
+            penalty, passes = self.regularizer.penalty(
+                step, self._loss_on(landmark_x, landmark_y),
+                step_rng(config.seed, step, Stream.PAIRS),
+            )
+            self.landmark_images += passes * len(landmark_y)
+            self.images_seen += passes * len(landmark_y)
+            penalty_value = float(penalty)
+            if penalty.requires_grad and penalty_value != 0.0:
+                penalty.backward()
+        loss_value = float(loss)
+        if not (math.isfinite(loss_value) and math.isfinite(penalty_value)):
+            raise NonFiniteLossError(
+                f"step {step}: training loss {loss_value}, landmark penalty {penalty_value}; "
+                f"last good checkpoint kept in {self.run_dir} (try a lower lr or landmark_lambda)"
+            )
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+        self.optimizer.step()
+        return {"loss": loss_value, "penalty": penalty_value}
+
+    # ------------------------------------------------------------------ evaluation
+    def recalibration_batches(self) -> list[torch.Tensor]:
+        count = self.config.recalibration_batches
+        return [self.train_stream.batch(k)[0] for k in range(count)]
+
+    def score(self, archs=None, images=None, labels=None) -> ArchScores:
+        """Super-net accuracy and loss of ``archs`` (default: the ranking set)."""
+        experiment = self.experiment
+        recalibration = (
+            self.recalibration_batches if self.config.bn_mode == "recalibrate" else None
+        )
+        archs = experiment.ranking_archs if archs is None else archs
+        bar = self.progress("ranking", len(archs))
+        try:
+            return score_archs(
+                self.model, archs,
+                experiment.ranking_images if images is None else images,
+                experiment.ranking_labels if labels is None else labels,
+                self.config.eval_batch_size, recalibration, bar.update,
+            )
+        finally:
+            bar.close()
+
+    def evaluate(self) -> tuple[dict[str, Any], ArchScores]:
+        scores = self.score()
+        truth = self.experiment.ranking_truth
+        fraction = self.config.top_fraction
+        record = {
+            "step": self.step,
+            "epoch": self.step / self.config.steps_per_epoch(),
+            "images_seen": self.images_seen,
+            "wall_seconds": self.wall_seconds,
+            "by_accuracy": ranking_metrics(scores.accuracy, truth, fraction).to_dict(),
+            "by_loss": ranking_metrics(-scores.loss, truth, fraction).to_dict(),
+            "mean_supernet_accuracy": float(np.mean(scores.accuracy)),
+        }
+        return record, scores
+
+    # ------------------------------------------------------------------ loop
+    def train(self) -> TrainResult:
+        """Train (or resume) to the configured number of steps, evaluating on the way."""
+        config = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.try_resume()
+        total = config.total_steps()
+        eval_every = config.eval_every_steps()
+        checkpoint_every = config.checkpoint_every_steps()
+        bar = self.progress("training", total, self.step)
+        scores = None
+        running = []
+        try:
+            with _StopFlag() as stop:
+                while self.step < total:
+                    started = time.perf_counter()
+                    values = self.train_step(self.step)
+                    self.wall_seconds += time.perf_counter() - started
+                    self.step += 1
+                    running.append(values["loss"])
+                    bar.update(1)
+                    if self.step % 20 == 0:
+                        bar.set_postfix_str(f"loss {np.mean(running[-50:]):.3f}")
+                    if self.step % eval_every == 0 or self.step == total:
+                        record, scores = self.evaluate()
+                        record["train_loss"] = float(np.mean(running[-200:]))
+                        record["landmark_lambda"] = (
+                            self.regularizer.schedule(self.step - 1) if self.regularizer else 0.0
+                        )
+                        self.history.append(record)
+                        logger.info(
+                            "step %d (epoch %.2f): loss %.3f, tau by accuracy %.3f, by loss %.3f",
+                            self.step, record["epoch"], record["train_loss"],
+                            record["by_accuracy"]["kendall_tau"], record["by_loss"]["kendall_tau"],
+                        )
+                    if self.step % checkpoint_every == 0 or self.step == total:
+                        self.save_checkpoint()
+                    if stop.raised:
+                        self.save_checkpoint()
+                        raise RunInterrupted(
+                            f"interrupted at step {self.step}; checkpoint saved in {self.run_dir}, "
+                            "run the same command again to resume"
+                        )
+        finally:
+            bar.close()
+        if scores is None:
+            scores = self.score()
+        self.save_supernet()
+        return TrainResult(
+            self.step, self.images_seen, self.landmark_images, self.wall_seconds,
+            self.history, scores,
+        )
+
+    def save_supernet(self) -> None:
+        """The trained weights with what is needed to score or search them later."""
+        save_torch(self.run_dir / SUPERNET, {
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "landmarks": [self.experiment.space.format(a) for a in self.experiment.landmarks],
+        })
