@@ -33,6 +33,7 @@ class RunConfig:
     cells_per_stage: int = 1
     bn_mode: str = "batch"  # batch statistics always; or "recalibrate" per architecture
     recalibration_batches: int = 10  # training batches used to recompute BN statistics
+    channels_last: bool = True  # NHWC memory layout: same results, faster on CPU
     # --- data protocol (images) ---
     train_images: int = 25_000  # from the weight-training half (at most 25,000)
     landmark_images: int = 10_000  # landmark batches are drawn from these held-out images

@@ -107,7 +107,12 @@ class NB201SuperNet(nn.Module):
     """Single-path super-net: ``forward(images, arch)`` runs architecture ``arch``."""
 
     def __init__(
-        self, channels: int, cells_per_stage: int, num_classes: int, bn_mode: str = "batch"
+        self,
+        channels: int,
+        cells_per_stage: int,
+        num_classes: int,
+        bn_mode: str = "batch",
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         if channels < 1 or cells_per_stage < 1:
@@ -132,6 +137,9 @@ class NB201SuperNet(nn.Module):
         self.head_bn = make_batch_norm(width, bn_mode, affine=True)
         self.classifier = nn.Linear(width, num_classes)
         self._plans: dict[Arch, tuple[tuple[int, int, int], ...]] = {}
+        # NHWC convolutions are markedly faster on CPU (about 1.9x a C=16, N=5 step).
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.memory_format)
 
     def plan(self, arch: Arch) -> tuple[tuple[int, int, int], ...]:
         """The live edges of ``arch`` (cached; the hot path calls this every step)."""
@@ -142,7 +150,7 @@ class NB201SuperNet(nn.Module):
 
     def forward(self, images: torch.Tensor, arch: Arch) -> torch.Tensor:
         edges = self.plan(arch)
-        x = self.stem(images)
+        x = self.stem(images.contiguous(memory_format=self.memory_format))
         for layer in self.layers:
             x = layer(x, edges) if isinstance(layer, SearchCell) else layer(x)
         x = F.relu(self.head_bn(x))

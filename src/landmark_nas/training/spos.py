@@ -39,7 +39,9 @@ logger = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 SUPERNET = "supernet.pt"
 # Fields that change how a run executes but not what it computes.
-EXECUTION_FIELDS = ("threads", "checkpoint_every", "data", "benchmark", "extra")
+EXECUTION_FIELDS = (
+    "threads", "checkpoint_every", "data", "benchmark", "extra", "channels_last",
+)
 
 
 class RunInterrupted(LandmarkNASError):
@@ -137,7 +139,7 @@ class SPOSTrainer:
         torch.manual_seed(config.seed)
         self.model = create_supernet(
             config.search_space, config.channels, config.cells_per_stage,
-            experiment.dataset.num_classes, config.bn_mode,
+            experiment.dataset.num_classes, config.bn_mode, config.channels_last,
         )
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -227,7 +229,7 @@ class SPOSTrainer:
             penalty_value = float(penalty)
             if penalty.requires_grad and penalty_value != 0.0:
                 penalty.backward()
-        loss_value = float(loss)
+        loss_value = loss.item()
         if not (math.isfinite(loss_value) and math.isfinite(penalty_value)):
             raise NonFiniteLossError(
                 f"step {step}: training loss {loss_value}, landmark penalty {penalty_value}; "
