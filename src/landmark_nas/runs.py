@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,7 +30,8 @@ from landmark_nas.utils.io import write_json
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
-VARIANTS = ("spos", "landmarks", "spos-matched")
+VARIANTS = ("spos", "landmarks", "spos-matched", "landmarks-kN")
+_EVERY_K = re.compile(r"landmarks-k([1-9][0-9]*)")
 SEARCH_SEED_OFFSET = 1_000_003  # search draws from its own stream, apart from training
 
 
@@ -37,8 +39,12 @@ def variant_config(experiment: Experiment, config: RunConfig, variant: str) -> R
     """The configuration of ``variant`` for ``config.seed``.
 
     ``spos-matched`` is plain SPOS trained for extra steps that pass as many images
-    through the super-net as the landmark run's regularizer does.
+    through the super-net as the landmark run's regularizer does; ``landmarks-kN``
+    regularizes every N-th step only.
     """
+    every = _EVERY_K.fullmatch(variant)
+    if every:
+        return config.updated(use_landmarks=True, landmark_every=int(every.group(1)))
     if variant == "spos":
         return config.updated(use_landmarks=False)
     if variant == "landmarks":

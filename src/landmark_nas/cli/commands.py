@@ -67,15 +67,14 @@ def _parse_list(text: str, name: str, kind=str) -> list:
 def run_compare(args: argparse.Namespace) -> int:
     seeds = _parse_list(args.seeds, "seeds", int)
     variants = _parse_list(args.variants, "variants")
-    for variant in variants:
-        if variant not in VARIANTS:
-            raise ConfigError(f"unknown variant {variant!r} (choose from: {', '.join(VARIANTS)})")
     base = config_from_args(args, use_landmarks=True)
     out = Path(args.out)
     _log_to_file(out)
     set_threads(base.threads)
     logger.info("compare: seeds %s, variants %s, versions %s", seeds, variants, versions())
     experiment = build_experiment(base)
+    for variant in variants:
+        variant_config(experiment, base, variant)  # rejects unknown names before any training
     write_json(out / "experiment.json", {"config": base.to_dict(), "seeds": seeds,
                                          "variants": variants, "versions": versions(),
                                          **experiment.describe()})

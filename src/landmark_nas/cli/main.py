@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="comma-separated run seeds, e.g. 0,1,2,3 (default: 0)")
     compare.add_argument("--variants", default="spos,landmarks", metavar="LIST",
                          help="comma-separated variants from spos, landmarks, spos-matched "
-                              "(SPOS given the landmark run's images) (default: spos,landmarks)")
+                              "(SPOS given the landmark run's images) and landmarks-kN "
+                              "(regularize every N-th step) (default: spos,landmarks)")
     compare.add_argument("--out", default="runs/compare", metavar="DIR",
                          help="output folder; rerunning resumes it (default: runs/compare)")
     compare.add_argument("--no-search", action="store_true",
