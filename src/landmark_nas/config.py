@@ -42,7 +42,7 @@ class RunConfig:
     # --- SPOS training ---
     sampler: str = "uniform"
     batch_size: int = 64
-    epochs: int = 10
+    epochs: int = 8  # about 11 minutes for spos + landmarks on two cores
     steps: int | None = None  # total optimizer steps; overrides epochs when set
     lr: float = 0.025  # SGD, cosine-annealed to lr_min over the run (NAS-Bench-201 search)
     lr_min: float = 0.001
@@ -118,15 +118,32 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Reject impossible values with a message naming the field."""
         positive = [
-            "channels", "cells_per_stage", "train_images", "ranking_images", "batch_size",
-            "eval_batch_size", "ranking_archs", "landmark_every", "search_population",
-            "search_sample", "search_images", "recalibration_batches",
+            "channels",
+            "cells_per_stage",
+            "train_images",
+            "ranking_images",
+            "batch_size",
+            "eval_batch_size",
+            "ranking_archs",
+            "landmark_every",
+            "search_population",
+            "search_sample",
+            "search_images",
+            "recalibration_batches",
         ]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be positive")
-        for name in ("epochs", "search_cycles", "landmark_pairs", "landmark_count", "threads",
-                     "eval_every", "checkpoint_every", "landmark_images"):
+        for name in (
+            "epochs",
+            "search_cycles",
+            "landmark_pairs",
+            "landmark_count",
+            "threads",
+            "eval_every",
+            "checkpoint_every",
+            "landmark_images",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must not be negative")
         if self.batch_size > self.train_images:
@@ -150,7 +167,9 @@ class RunConfig:
             )
         if self.use_landmarks:
             if self.landmark_count < 2:
-                raise ConfigError(f"landmark_count={self.landmark_count}: need at least 2 landmarks")
+                raise ConfigError(
+                    f"landmark_count={self.landmark_count}: need at least 2 landmarks"
+                )
             if self.landmark_pairs < 1:
                 raise ConfigError(f"landmark_pairs={self.landmark_pairs} must be at least 1")
             if self.landmark_images < (self.landmark_batch_size or self.batch_size):
@@ -179,7 +198,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         text = path.read_text()
         values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'} ({error})") from None
+        raise ConfigError(
+            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'} ({error})"
+        ) from None
     values = values or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of field names to values")
@@ -201,6 +222,4 @@ def _check_types(path: Path, values: dict[str, Any]) -> None:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(
-                f"{path}: field {key!r} = {value!r} should be {expected.__name__}"
-            )
+            raise ConfigError(f"{path}: field {key!r} = {value!r} should be {expected.__name__}")

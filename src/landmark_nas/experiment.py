@@ -82,11 +82,19 @@ def build_experiment(config: RunConfig) -> Experiment:
     config.validate()
     space, benchmark = load_ground_truth(config)
     dataset = load_dataset(config.dataset, config.data)
-    splits = make_splits(dataset, config.train_images, config.landmark_images, config.ranking_images)
-    landmarks = select_landmarks(
-        benchmark, config.landmark_count, config.landmark_selection, config.landmark_seed
-    ) if config.landmark_count > 0 else []
-    ranking_archs = select_ranking_archs(benchmark, config.ranking_archs, landmarks, config.ranking_seed)
+    splits = make_splits(
+        dataset, config.train_images, config.landmark_images, config.ranking_images
+    )
+    landmarks = (
+        select_landmarks(
+            benchmark, config.landmark_count, config.landmark_selection, config.landmark_seed
+        )
+        if config.landmark_count > 0
+        else []
+    )
+    ranking_archs = select_ranking_archs(
+        benchmark, config.ranking_archs, landmarks, config.ranking_seed
+    )
     index = torch.from_numpy(splits.ranking)
     experiment = Experiment(
         config=config,

@@ -71,8 +71,12 @@ def search_supernet(
     silent_trainer_progress, trainer.progress = trainer.progress, silent
     try:
         result = evolutionary_search(
-            experiment.space, fitness, config.search_population, config.search_sample,
-            config.search_cycles, np.random.default_rng([config.seed, SEARCH_SEED_OFFSET]),
+            experiment.space,
+            fitness,
+            config.search_population,
+            config.search_sample,
+            config.search_cycles,
+            np.random.default_rng([config.seed, SEARCH_SEED_OFFSET]),
             bar.update,
         )
     finally:
@@ -129,10 +133,15 @@ def run_one(
         "history": result.history,
         "picked": picked,
         "scores": [
-            {"arch": space.format(a), "true_accuracy": float(t),
-             "supernet_accuracy": float(acc), "supernet_loss": float(loss)}
-            for a, t, acc, loss in zip(result.scores.archs, truth,
-                                       result.scores.accuracy, result.scores.loss)
+            {
+                "arch": space.format(a),
+                "true_accuracy": float(t),
+                "supernet_accuracy": float(acc),
+                "supernet_loss": float(loss),
+            }
+            for a, t, acc, loss in zip(
+                result.scores.archs, truth, result.scores.accuracy, result.scores.loss, strict=True
+            )
         ],
     }
     write_json(finished, summary)
@@ -157,8 +166,9 @@ def aggregate(runs: list[dict[str, Any]], variants: Sequence[str]) -> dict[str, 
     for variant, seeds in by_variant.items():
         entry: dict[str, Any] = {}
         for ranking in ("by_accuracy", "by_loss"):
-            entry[ranking] = {m: _mean_std([r["final"][ranking][m] for r in seeds.values()])
-                              for m in METRICS}
+            entry[ranking] = {
+                m: _mean_std([r["final"][ranking][m] for r in seeds.values()]) for m in METRICS
+            }
         picked = [r["picked"]["true_accuracy"] for r in seeds.values() if r.get("picked")]
         entry["picked_true_accuracy"] = _mean_std(picked) if picked else None
         entry["train_seconds"] = _mean_std([r["train_seconds"] for r in seeds.values()])
@@ -168,9 +178,15 @@ def aggregate(runs: list[dict[str, Any]], variants: Sequence[str]) -> dict[str, 
             shared = sorted(set(seeds) & set(base))
             if shared:
                 entry["paired_difference_vs_spos"] = {
-                    ranking: {m: _mean_std([seeds[s]["final"][ranking][m]
-                                            - base[s]["final"][ranking][m] for s in shared])
-                              for m in METRICS}
+                    ranking: {
+                        m: _mean_std(
+                            [
+                                seeds[s]["final"][ranking][m] - base[s]["final"][ranking][m]
+                                for s in shared
+                            ]
+                        )
+                        for m in METRICS
+                    }
                     for ranking in ("by_accuracy", "by_loss")
                 }
         summary[variant] = entry

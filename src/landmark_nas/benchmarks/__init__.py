@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from landmark_nas.benchmarks.base import Benchmark
 from landmark_nas.benchmarks import csv_table, official_api  # noqa: F401  (register formats)
+from landmark_nas.benchmarks.base import Benchmark
 from landmark_nas.registry import BENCHMARKS
 from landmark_nas.spaces.base import SearchSpace
 

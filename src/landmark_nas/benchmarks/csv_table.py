@@ -31,7 +31,9 @@ CANONICAL_COLUMN = "UniqueString"
 def read_csv_benchmark(path: Path, space: SearchSpace, dataset: str = "cifar10") -> Benchmark:
     """Read a CSV table; every problem names the file, row and column."""
     if dataset not in ACCURACY_COLUMNS:
-        raise DataError(f"unknown benchmark dataset {dataset!r} (choose from: {', '.join(DATASETS)})")
+        raise DataError(
+            f"unknown benchmark dataset {dataset!r} (choose from: {', '.join(DATASETS)})"
+        )
     if not path.is_file():
         raise DataError(f"benchmark file {path} does not exist")
     column = ACCURACY_COLUMNS[dataset]
@@ -67,7 +69,5 @@ def _parse_accuracy(path: Path, row_number: int, text: str | None, column: str) 
             f"{path}: line {row_number}, column {column}: {text!r} is not a number"
         ) from None
     if not math.isfinite(value) or not 0.0 <= value <= 100.0:
-        raise DataError(
-            f"{path}: line {row_number}, column {column}: {value} is not a percentage"
-        )
+        raise DataError(f"{path}: line {row_number}, column {column}: {value} is not a percentage")
     return value

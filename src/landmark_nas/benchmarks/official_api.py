@@ -42,12 +42,12 @@ def _open_api(path: Path) -> Any:
 
 
 @BENCHMARKS.register("nats")
-def read_official_benchmark(
-    path: Path, space: SearchSpace, dataset: str = "cifar10"
-) -> Benchmark:
+def read_official_benchmark(path: Path, space: SearchSpace, dataset: str = "cifar10") -> Benchmark:
     """Query every architecture's 200-epoch test accuracy on ``dataset``."""
     if dataset not in DATASETS:
-        raise DataError(f"unknown benchmark dataset {dataset!r} (choose from: {', '.join(DATASETS)})")
+        raise DataError(
+            f"unknown benchmark dataset {dataset!r} (choose from: {', '.join(DATASETS)})"
+        )
     if not path.exists():
         raise DataError(f"benchmark file {path} does not exist")
     api = _open_api(path)

@@ -14,16 +14,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from landmark_nas.cli.options import config_from_args
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import ConfigError, DataError
 from landmark_nas.evaluation import ranking_metrics
 from landmark_nas.experiment import (
-    BENCHMARK_ENV, build_experiment, load_ground_truth, resolve_benchmark_path,
+    BENCHMARK_ENV,
+    build_experiment,
+    load_ground_truth,
+    resolve_benchmark_path,
 )
 from landmark_nas.reports import comparison_table, format_table, plot_scatter, plot_tau_over_epochs
 from landmark_nas.reports.tables import paired_table
-from landmark_nas.runs import VARIANTS, aggregate, run_one, search_supernet, variant_config
-from landmark_nas.cli.options import config_from_args
+from landmark_nas.runs import aggregate, run_one, search_supernet, variant_config
 from landmark_nas.spaces import create_search_space
 from landmark_nas.training.spos import SUPERNET, SPOSTrainer
 from landmark_nas.utils.environment import set_threads, versions
@@ -33,8 +36,15 @@ logger = logging.getLogger("landmark_nas")
 
 
 def tqdm_progress(description: str, total: int, initial: int = 0):
-    return tqdm(total=total, initial=initial, desc=description, leave=False,
-                dynamic_ncols=True, disable=None, file=sys.stderr)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=description,
+        leave=False,
+        dynamic_ncols=True,
+        disable=None,
+        file=sys.stderr,
+    )
 
 
 def _log_to_file(out: Path) -> None:
@@ -75,21 +85,39 @@ def run_compare(args: argparse.Namespace) -> int:
     experiment = build_experiment(base)
     for variant in variants:
         variant_config(experiment, base, variant)  # rejects unknown names before any training
-    write_json(out / "experiment.json", {"config": base.to_dict(), "seeds": seeds,
-                                         "variants": variants, "versions": versions(),
-                                         **experiment.describe()})
+    write_json(
+        out / "experiment.json",
+        {
+            "config": base.to_dict(),
+            "seeds": seeds,
+            "variants": variants,
+            "versions": versions(),
+            **experiment.describe(),
+        },
+    )
     started = time.perf_counter()
     runs = []
     for seed in seeds:
         for variant in variants:
             config = variant_config(experiment, base.updated(seed=seed), variant)
             print(f"[seed {seed}] {variant}: {config.total_steps()} steps", file=sys.stderr)
-            runs.append(run_one(experiment, config, out / f"seed-{seed}" / variant, variant,
-                                tqdm_progress, search=not args.no_search))
+            runs.append(
+                run_one(
+                    experiment,
+                    config,
+                    out / f"seed-{seed}" / variant,
+                    variant,
+                    tqdm_progress,
+                    search=not args.no_search,
+                )
+            )
     summary = aggregate(runs, variants)
     results = {
-        "config": base.to_dict(), "seeds": seeds, "variants": variants,
-        "versions": versions(), "wall_seconds": time.perf_counter() - started,
+        "config": base.to_dict(),
+        "seeds": seeds,
+        "variants": variants,
+        "versions": versions(),
+        "wall_seconds": time.perf_counter() - started,
         "summary": summary,
         "runs": [{k: v for k, v in r.items() if k not in ("scores", "fingerprint")} for r in runs],
     }
@@ -97,24 +125,38 @@ def run_compare(args: argparse.Namespace) -> int:
     first = [r for r in runs if r["seed"] == seeds[0]]
     plot_scatter(first, out / "scatter.png")
     plot_tau_over_epochs(runs, out / "tau_over_epochs.png")
-    _print_compare(runs, summary, out)
+    print(compare_report(runs, summary))
+    (out / "summary.md").write_text(compare_report(runs, summary, markdown=True) + "\n")
+    print(
+        f"\nresults: {out / 'results.json'}, {out / 'summary.md'}; plots: "
+        f"{out / 'scatter.png'}, {out / 'tau_over_epochs.png'}"
+    )
     return 0
 
 
-def _print_compare(runs: list[dict[str, Any]], summary: dict[str, Any], out: Path) -> None:
-    print(comparison_table(summary))
-    paired = paired_table(summary)
+def compare_report(
+    runs: list[dict[str, Any]], summary: dict[str, Any], markdown: bool = False
+) -> str:
+    """The comparison table, paired differences and picked architectures."""
+    parts = [comparison_table(summary, markdown)]
+    paired = paired_table(summary, markdown)
     if paired:
-        print("\nPaired per-seed differences:")
-        print(paired)
-    picks = [[r["variant"], r["seed"], r["picked"]["arch"], f"{r['picked']['true_accuracy']:.2f}",
-              f"{r['picked']['percentile']:.1f}"] for r in runs if r.get("picked")]
+        parts += ["Paired per-seed differences to SPOS (mean ± std over seeds):", paired]
+    picks = [
+        [
+            r["variant"],
+            r["seed"],
+            r["picked"]["arch"],
+            f"{r['picked']['true_accuracy']:.2f}",
+            f"{r['picked']['percentile']:.1f}",
+        ]
+        for r in runs
+        if r.get("picked")
+    ]
     if picks:
-        print("\nPicked architectures:")
-        print(format_table(["variant", "seed", "architecture", "stand-alone %", "percentile"],
-                           picks))
-    print(f"\nresults: {out / 'results.json'}, plots: {out / 'scatter.png'}, "
-          f"{out / 'tau_over_epochs.png'}")
+        headers = ["variant", "seed", "picked architecture", "stand-alone %", "percentile"]
+        parts += ["Picked architectures:", format_table(headers, picks, markdown)]
+    return "\n\n".join(parts)
 
 
 # ---------------------------------------------------------------------- train
@@ -127,12 +169,20 @@ def run_train(args: argparse.Namespace) -> int:
     variant = "landmarks" if config.use_landmarks else "spos"
     summary = run_one(experiment, config, out, variant, tqdm_progress, search=False)
     final = summary["final"]
-    rows = [[ranking, f"{final[ranking]['kendall_tau']:.3f}",
-             f"{final[ranking]['spearman_rho']:.3f}", f"{final[ranking]['precision_at_top']:.2f}"]
-            for ranking in ("by_accuracy", "by_loss")]
+    rows = [
+        [
+            ranking,
+            f"{final[ranking]['kendall_tau']:.3f}",
+            f"{final[ranking]['spearman_rho']:.3f}",
+            f"{final[ranking]['precision_at_top']:.2f}",
+        ]
+        for ranking in ("by_accuracy", "by_loss")
+    ]
     print(format_table(["ranking", "Kendall tau", "Spearman rho", "P@top"], rows))
-    print(f"\n{summary['steps']} steps in {summary['train_seconds']:.0f} s; "
-          f"super-net: {out / SUPERNET}")
+    print(
+        f"\n{summary['steps']} steps in {summary['train_seconds']:.0f} s; "
+        f"super-net: {out / SUPERNET}"
+    )
     return 0
 
 
@@ -177,22 +227,26 @@ def run_score(args: argparse.Namespace) -> int:
     scores = trainer.score(archs)
     truth = np.array([experiment.benchmark.accuracy_of(a) for a in archs])
     rows, records = [], []
-    for arch, acc, loss, true in zip(archs, scores.accuracy, scores.loss, truth):
+    for arch, acc, loss, true in zip(archs, scores.accuracy, scores.loss, truth, strict=True):
         text = experiment.space.format(arch)
         rows.append([text, f"{acc:.2f}", f"{loss:.4f}", f"{true:.2f}"])
-        records.append({"arch": text, "supernet_accuracy": acc, "supernet_loss": loss,
-                        "true_accuracy": true})
-    print(format_table(["architecture", "super-net acc %", "super-net loss", "stand-alone %"],
-                       rows))
+        records.append(
+            {"arch": text, "supernet_accuracy": acc, "supernet_loss": loss, "true_accuracy": true}
+        )
+    print(
+        format_table(["architecture", "super-net acc %", "super-net loss", "stand-alone %"], rows)
+    )
     result: dict[str, Any] = {"supernet": str(args.supernet), "scores": records}
     if len(archs) >= 2:
         by_acc = ranking_metrics(scores.accuracy, truth, config.top_fraction)
         by_loss = ranking_metrics(-scores.loss, truth, config.top_fraction)
         result.update(by_accuracy=by_acc.to_dict(), by_loss=by_loss.to_dict())
-        print(f"\nKendall tau by accuracy {by_acc.kendall_tau:.4f}, by loss "
-              f"{by_loss.kendall_tau:.4f}; Spearman rho {by_acc.spearman_rho:.4f} / "
-              f"{by_loss.spearman_rho:.4f} ({len(archs)} architectures, "
-              f"{len(experiment.ranking_labels)} images)")
+        print(
+            f"\nKendall tau by accuracy {by_acc.kendall_tau:.4f}, by loss "
+            f"{by_loss.kendall_tau:.4f}; Spearman rho {by_acc.spearman_rho:.4f} / "
+            f"{by_loss.spearman_rho:.4f} ({len(archs)} architectures, "
+            f"{len(experiment.ranking_labels)} images)"
+        )
     if args.json:
         write_json(args.json, result)
     return 0
@@ -200,8 +254,10 @@ def run_score(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     trainer, config = _load_saved(args)
-    overrides = {name: getattr(args, name) for name in
-                 ("search_population", "search_sample", "search_cycles", "search_images", "seed")}
+    overrides = {
+        name: getattr(args, name)
+        for name in ("search_population", "search_sample", "search_cycles", "search_images", "seed")
+    }
     config = config.updated(**overrides).validate()
     picked = search_supernet(trainer, config, tqdm_progress)
     rows = [[k, v] for k, v in picked.items()]
@@ -217,13 +273,19 @@ def run_arch(args: argparse.Namespace) -> int:
     arch = space.parse(args.string)
     rows = [["architecture", space.format(arch)], ["canonical form", space.canonical(arch)]]
     if args.benchmark or os.environ.get(BENCHMARK_ENV):
-        config = RunConfig(benchmark=str(resolve_benchmark_path(args.benchmark)),
-                           benchmark_dataset=args.benchmark_dataset)
+        config = RunConfig(
+            benchmark=str(resolve_benchmark_path(args.benchmark)),
+            benchmark_dataset=args.benchmark_dataset,
+        )
         _, benchmark = load_ground_truth(config)
-        rows += [["benchmark index", benchmark.index(arch)],
-                 [f"stand-alone accuracy ({benchmark.dataset}, %)",
-                  f"{benchmark.accuracy_of(arch):.2f}"],
-                 ["rank (1 = best)", f"{benchmark.rank_of(arch)} of {len(benchmark)}"]]
+        rows += [
+            ["benchmark index", benchmark.index(arch)],
+            [
+                f"stand-alone accuracy ({benchmark.dataset}, %)",
+                f"{benchmark.accuracy_of(arch):.2f}",
+            ],
+            ["rank (1 = best)", f"{benchmark.rank_of(arch)} of {len(benchmark)}"],
+        ]
     print(format_table(["field", "value"], rows))
     return 0
 

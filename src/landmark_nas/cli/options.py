@@ -14,9 +14,17 @@ from landmark_nas.config import RunConfig, load_config_file
 # (field, type, help). Flags are the field name with dashes.
 INPUT_OPTIONS = [
     ("data", str, "folder holding cifar-10-batches-py (else $LANDMARK_NAS_DATA)"),
-    ("benchmark", str, "ground-truth file: the CSV export or an official NATS-Bench / "
-                       "NAS-Bench-201 file (else $LANDMARK_NAS_BENCHMARK)"),
-    ("benchmark_dataset", str, "accuracy column to rank against: cifar10, cifar100, imagenet16-120"),
+    (
+        "benchmark",
+        str,
+        "ground-truth file: the CSV export or an official NATS-Bench / "
+        "NAS-Bench-201 file (else $LANDMARK_NAS_BENCHMARK)",
+    ),
+    (
+        "benchmark_dataset",
+        str,
+        "accuracy column to rank against: cifar10, cifar100, imagenet16-120",
+    ),
     ("benchmark_format", str, "benchmark file format: csv, nats or auto (by suffix)"),
     ("seed", int, "seed of initialization, data order, augmentation and sampled architectures"),
     ("threads", int, "torch intra-op threads; 0 uses every core"),
@@ -24,8 +32,12 @@ INPUT_OPTIONS = [
 SUPERNET_OPTIONS = [
     ("channels", int, "C, channels of the first stage (the benchmark uses 16)"),
     ("cells_per_stage", int, "N, cells per stage (the benchmark uses 5)"),
-    ("bn_mode", str, "batch norm: 'batch' statistics always, or 'recalibrate' running "
-                     "statistics per architecture before scoring it"),
+    (
+        "bn_mode",
+        str,
+        "batch norm: 'batch' statistics always, or 'recalibrate' running "
+        "statistics per architecture before scoring it",
+    ),
     ("recalibration_batches", int, "training batches used to recalibrate batch norm"),
 ]
 TRAIN_OPTIONS = [
@@ -73,13 +85,19 @@ BOOL_OPTIONS = [
 def add_config_options(parser: argparse.ArgumentParser, *groups: list) -> None:
     """Add ``--config`` and one option per listed field."""
     defaults = RunConfig()
-    parser.add_argument("--config", metavar="FILE",
-                        help="YAML or JSON file of configuration fields; options override it")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML or JSON file of configuration fields; options override it",
+    )
     for group in groups:
         for name, kind, text in group:
             default = getattr(defaults, name)
             parser.add_argument(
-                "--" + name.replace("_", "-"), dest=name, type=kind, default=None,
+                "--" + name.replace("_", "-"),
+                dest=name,
+                type=kind,
+                default=None,
                 metavar=name.split("_")[-1].upper() if kind is not str else "VALUE",
                 help=f"{text} (default: {default})",
             )
@@ -88,9 +106,13 @@ def add_config_options(parser: argparse.ArgumentParser, *groups: list) -> None:
 def add_bool_options(parser: argparse.ArgumentParser) -> None:
     defaults = RunConfig()
     for name, text in BOOL_OPTIONS:
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=None,
-                            action=argparse.BooleanOptionalAction,
-                            help=f"{text} (default: {getattr(defaults, name)})")
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=None,
+            action=argparse.BooleanOptionalAction,
+            help=f"{text} (default: {getattr(defaults, name)})",
+        )
 
 
 def config_from_args(args: argparse.Namespace, **forced: Any) -> RunConfig:

@@ -29,7 +29,11 @@ class DataSplits:
     ranking: np.ndarray
 
     def sizes(self) -> dict[str, int]:
-        return {"train": len(self.train), "landmark": len(self.landmark), "ranking": len(self.ranking)}
+        return {
+            "train": len(self.train),
+            "landmark": len(self.landmark),
+            "ranking": len(self.ranking),
+        }
 
 
 def make_splits(
@@ -48,7 +52,9 @@ def make_splits(
     if not 0 < train_images <= len(first):
         raise ConfigError(f"train_images={train_images} must be between 1 and {len(first)}")
     if not 0 < ranking_images < len(second):
-        raise ConfigError(f"ranking_images={ranking_images} must be between 1 and {len(second) - 1}")
+        raise ConfigError(
+            f"ranking_images={ranking_images} must be between 1 and {len(second) - 1}"
+        )
     available = len(second) - ranking_images
     if not 0 < landmark_images <= available:
         raise ConfigError(

@@ -29,7 +29,9 @@ def precision_at_top(scores: np.ndarray, truth: np.ndarray, fraction: float) -> 
     return len(predicted & actual) / k
 
 
-def ranking_metrics(scores: np.ndarray, truth: np.ndarray, top_fraction: float = 0.1) -> RankingMetrics:
+def ranking_metrics(
+    scores: np.ndarray, truth: np.ndarray, top_fraction: float = 0.1
+) -> RankingMetrics:
     """Compare ``scores`` (higher is better) with ground-truth ``truth``.
 
     Correlations of constant inputs are undefined; they are reported as 0.

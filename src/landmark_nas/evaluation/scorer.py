@@ -33,8 +33,11 @@ def select_ranking_archs(
     shares them ranks the same architectures.
     """
     banned = {benchmark.space.canonical(a) for a in exclude}
-    pool = [k for k in canonical_representatives(benchmark)
-            if benchmark.space.canonical(benchmark.archs[k]) not in banned]
+    pool = [
+        k
+        for k in canonical_representatives(benchmark)
+        if benchmark.space.canonical(benchmark.archs[k]) not in banned
+    ]
     if count > len(pool):
         raise ConfigError(f"ranking_archs={count} exceeds the {len(pool)} eligible architectures")
     chosen = np.sort(np.random.default_rng(seed).choice(len(pool), size=count, replace=False))

@@ -93,5 +93,7 @@ class LandmarkRegularizer:
                 cache[arch] = loss_of(arch)
             return cache[arch]
 
-        total = sum(self.loss(cached(better) - cached(worse)) for worse, better in self.sample_pairs(rng))
+        total = sum(
+            self.loss(cached(better) - cached(worse)) for worse, better in self.sample_pairs(rng)
+        )
         return self.schedule(step) * total, len(cache)

@@ -11,9 +11,7 @@ from landmark_nas.spaces.base import Arch
 SELECTIONS = ("random", "even")
 
 
-def select_landmarks(
-    benchmark: Benchmark, count: int, selection: str, seed: int
-) -> list[Arch]:
+def select_landmarks(benchmark: Benchmark, count: int, selection: str, seed: int) -> list[Arch]:
     """``count`` landmarks with distinct canonical forms.
 
     ``random`` draws them uniformly from the canonical classes; ``even`` takes them

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 def plot_scatter(runs: list[dict[str, Any]], path: Path) -> None:
     """One panel per run: super-net accuracy (x) against stand-alone accuracy (y)."""
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4), squeeze=False)
-    for axis, run in zip(axes[0], runs):
+    for axis, run in zip(axes[0], runs, strict=True):
         x = [s["supernet_accuracy"] for s in run["scores"]]
         y = [s["true_accuracy"] for s in run["scores"]]
         axis.scatter(x, y, s=10, alpha=0.7)
@@ -34,11 +34,11 @@ def plot_tau_over_epochs(runs: list[dict[str, Any]], path: Path) -> None:
     for run in runs:
         colour = colours.setdefault(run["variant"], f"C{len(colours)}")
         epochs = [h["epoch"] for h in run["history"]]
-        for axis, ranking in zip(axes, ("by_accuracy", "by_loss")):
+        for axis, ranking in zip(axes, ("by_accuracy", "by_loss"), strict=True):
             taus = [h[ranking]["kendall_tau"] for h in run["history"]]
             label = run["variant"] if run["seed"] == min(r["seed"] for r in runs) else None
             axis.plot(epochs, taus, marker="o", ms=3, color=colour, alpha=0.8, label=label)
-    for axis, title in zip(axes, ("ranking by super-net accuracy", "ranking by super-net loss")):
+    for axis, title in zip(axes, ("ranking by super-net accuracy", "ranking by super-net loss"), strict=True):
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("epoch")
         axis.set_ylabel("Kendall tau")

@@ -25,9 +25,7 @@ OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", 
 NONE, SKIP, CONV1, CONV3, POOL = range(len(OPS))
 NUM_NODES = 4
 # (source, target) of each edge, in the order of the string format.
-EDGES: tuple[tuple[int, int], ...] = tuple(
-    (i, j) for j in range(1, NUM_NODES) for i in range(j)
-)
+EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for j in range(1, NUM_NODES) for i in range(j))
 _OP_INDEX = {name: k for k, name in enumerate(OPS)}
 
 
@@ -55,8 +53,7 @@ def parse_arch(text: str) -> Arch:
             op_name, sep, source = item.partition("~")
             if op_name not in _OP_INDEX:
                 raise ArchitectureError(
-                    f"architecture {text!r}: unknown op {op_name!r} "
-                    f"(choose from: {', '.join(OPS)})"
+                    f"architecture {text!r}: unknown op {op_name!r} (choose from: {', '.join(OPS)})"
                 )
             if not sep or source != str(expected_source):
                 raise ArchitectureError(

@@ -21,7 +21,16 @@ from torch import nn
 
 from landmark_nas.errors import ConfigError
 from landmark_nas.spaces.base import Arch
-from landmark_nas.spaces.nb201 import CONV1, CONV3, EDGES, NUM_NODES, POOL, SKIP, edge_index, live_edges
+from landmark_nas.spaces.nb201 import (
+    CONV1,
+    CONV3,
+    EDGES,
+    NUM_NODES,
+    POOL,
+    SKIP,
+    edge_index,
+    live_edges,
+)
 
 BN_MODES = ("batch", "recalibrate")
 
@@ -188,5 +197,7 @@ class NB201SuperNet(nn.Module):
                 for source, target, op in self.plan(arch):
                     if op in (CONV1, CONV3):
                         module = layer.conv1 if op == CONV1 else layer.conv3
-                        total += sum(p.numel() for p in module[edge_index(source, target)].parameters())
+                        total += sum(
+                            p.numel() for p in module[edge_index(source, target)].parameters()
+                        )
         return total

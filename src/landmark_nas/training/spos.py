@@ -40,7 +40,12 @@ CHECKPOINT = "checkpoint.pt"
 SUPERNET = "supernet.pt"
 # Fields that change how a run executes but not what it computes.
 EXECUTION_FIELDS = (
-    "threads", "checkpoint_every", "data", "benchmark", "extra", "channels_last",
+    "threads",
+    "checkpoint_every",
+    "data",
+    "benchmark",
+    "extra",
+    "channels_last",
 )
 
 
@@ -70,7 +75,10 @@ def cosine_lr(config: RunConfig, step: int) -> float:
 
 def build_regularizer(experiment: Experiment, config: RunConfig) -> LandmarkRegularizer:
     schedule = LambdaSchedule(
-        config.landmark_lambda, config.warmup_steps(), config.total_steps(), config.landmark_schedule
+        config.landmark_lambda,
+        config.warmup_steps(),
+        config.total_steps(),
+        config.landmark_schedule,
     )
     return LandmarkRegularizer(
         experiment.landmarks,
@@ -138,22 +146,39 @@ class SPOSTrainer:
         self.progress = progress
         torch.manual_seed(config.seed)
         self.model = create_supernet(
-            config.search_space, config.channels, config.cells_per_stage,
-            experiment.dataset.num_classes, config.bn_mode, config.channels_last,
+            config.search_space,
+            config.channels,
+            config.cells_per_stage,
+            experiment.dataset.num_classes,
+            config.bn_mode,
+            config.channels_last,
         )
         self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=config.lr, momentum=config.momentum,
-            weight_decay=config.weight_decay, nesterov=config.nesterov and config.momentum > 0,
+            self.model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            nesterov=config.nesterov and config.momentum > 0,
         )
         self.sampler = create_sampler(config.sampler, experiment.space)
         self.train_stream = TrainStream(
-            experiment.dataset, experiment.splits.train, config.batch_size, config.seed, config.augment
+            experiment.dataset,
+            experiment.splits.train,
+            config.batch_size,
+            config.seed,
+            config.augment,
         )
         self.regularizer = build_regularizer(experiment, config) if config.use_landmarks else None
-        self.landmark_stream = LandmarkStream(
-            experiment.dataset, experiment.splits.landmark,
-            config.landmark_batch_size or config.batch_size, config.seed,
-        ) if config.use_landmarks else None
+        self.landmark_stream = (
+            LandmarkStream(
+                experiment.dataset,
+                experiment.splits.landmark,
+                config.landmark_batch_size or config.batch_size,
+                config.seed,
+            )
+            if config.use_landmarks
+            else None
+        )
         self.step = 0
         self.images_seen = 0
         self.landmark_images = 0
@@ -183,7 +208,9 @@ class SPOSTrainer:
             return False
         try:
             state = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as error:  # a torn file cannot happen (atomic writes) but a foreign one can
+        except (
+            Exception
+        ) as error:  # a torn file cannot happen (atomic writes) but a foreign one can
             raise LandmarkNASError(f"{path}: unreadable checkpoint ({error})") from None
         expected = fingerprint(self.config)
         changed = sorted(k for k in expected if state["fingerprint"].get(k) != expected[k])
@@ -221,7 +248,8 @@ class SPOSTrainer:
         if self.regularizer is not None and self.regularizer.active(step):
             landmark_x, landmark_y = self.landmark_stream.batch(step)
             penalty, passes = self.regularizer.penalty(
-                step, self._loss_on(landmark_x, landmark_y),
+                step,
+                self._loss_on(landmark_x, landmark_y),
                 step_rng(config.seed, step, Stream.PAIRS),
             )
             self.landmark_images += passes * len(landmark_y)
@@ -248,17 +276,18 @@ class SPOSTrainer:
     def score(self, archs=None, images=None, labels=None) -> ArchScores:
         """Super-net accuracy and loss of ``archs`` (default: the ranking set)."""
         experiment = self.experiment
-        recalibration = (
-            self.recalibration_batches if self.config.bn_mode == "recalibrate" else None
-        )
+        recalibration = self.recalibration_batches if self.config.bn_mode == "recalibrate" else None
         archs = experiment.ranking_archs if archs is None else archs
         bar = self.progress("ranking", len(archs))
         try:
             return score_archs(
-                self.model, archs,
+                self.model,
+                archs,
                 experiment.ranking_images if images is None else images,
                 experiment.ranking_labels if labels is None else labels,
-                self.config.eval_batch_size, recalibration, bar.update,
+                self.config.eval_batch_size,
+                recalibration,
+                bar.update,
             )
         finally:
             bar.close()
@@ -310,8 +339,11 @@ class SPOSTrainer:
                         self.history.append(record)
                         logger.info(
                             "step %d (epoch %.2f): loss %.3f, tau by accuracy %.3f, by loss %.3f",
-                            self.step, record["epoch"], record["train_loss"],
-                            record["by_accuracy"]["kendall_tau"], record["by_loss"]["kendall_tau"],
+                            self.step,
+                            record["epoch"],
+                            record["train_loss"],
+                            record["by_accuracy"]["kendall_tau"],
+                            record["by_loss"]["kendall_tau"],
                         )
                     if self.step % checkpoint_every == 0 or self.step == total:
                         self.save_checkpoint()
@@ -327,14 +359,21 @@ class SPOSTrainer:
             scores = self.score()
         self.save_supernet()
         return TrainResult(
-            self.step, self.images_seen, self.landmark_images, self.wall_seconds,
-            self.history, scores,
+            self.step,
+            self.images_seen,
+            self.landmark_images,
+            self.wall_seconds,
+            self.history,
+            scores,
         )
 
     def save_supernet(self) -> None:
         """The trained weights with what is needed to score or search them later."""
-        save_torch(self.run_dir / SUPERNET, {
-            "config": self.config.to_dict(),
-            "model": self.model.state_dict(),
-            "landmarks": [self.experiment.space.format(a) for a in self.experiment.landmarks],
-        })
+        save_torch(
+            self.run_dir / SUPERNET,
+            {
+                "config": self.config.to_dict(),
+                "model": self.model.state_dict(),
+                "landmarks": [self.experiment.space.format(a) for a in self.experiment.landmarks],
+            },
+        )
