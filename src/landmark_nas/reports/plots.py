@@ -38,7 +38,8 @@ def plot_tau_over_epochs(runs: list[dict[str, Any]], path: Path) -> None:
             taus = [h[ranking]["kendall_tau"] for h in run["history"]]
             label = run["variant"] if run["seed"] == min(r["seed"] for r in runs) else None
             axis.plot(epochs, taus, marker="o", ms=3, color=colour, alpha=0.8, label=label)
-    for axis, title in zip(axes, ("ranking by super-net accuracy", "ranking by super-net loss"), strict=True):
+    titles = ("ranking by super-net accuracy", "ranking by super-net loss")
+    for axis, title in zip(axes, titles, strict=True):
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("epoch")
         axis.set_ylabel("Kendall tau")
