@@ -15,7 +15,8 @@ from landmark_nas.data import ImageDataset
 
 # The benchmark's architecture 1 (row 1 of the CSV), used wherever one real arch is needed.
 ARCH_1 = (
-    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 )
 
 

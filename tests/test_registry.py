@@ -21,7 +21,8 @@ def test_unknown_names_are_config_errors_listing_the_choices():
     registry = Registry("widget")
     registry.register("b")(1)
     registry.register("a")(2)
-    assert registry.get("a") == 2 and registry.names() == ["a", "b"] and list(registry) == ["a", "b"]
+    assert registry.get("a") == 2
+    assert registry.names() == list(registry) == ["a", "b"]
     with pytest.raises(ConfigError, match=r"unknown widget 'c' \(choose from: a, b\)"):
         registry.get("c")
 

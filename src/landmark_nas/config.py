@@ -73,7 +73,7 @@ class RunConfig:
     search_population: int = 20
     search_sample: int = 5
     search_cycles: int = 60  # architectures evaluated after the initial population
-    search_images: int = 1_024  # the first ranking images, used as the fitness set
+    search_images: int = 1_024  # fitness set: the first ranking images (at most all of them)
     # --- execution ---
     threads: int = 0  # torch threads; 0: all cores
     checkpoint_every: int = 0  # steps between checkpoints; 0: every epoch
@@ -181,10 +181,6 @@ class RunConfig:
         if self.landmark_warmup_epochs is not None and self.landmark_warmup_epochs < 0:
             raise ConfigError(
                 f"landmark_warmup_epochs={self.landmark_warmup_epochs} must not be negative"
-            )
-        if self.search_images > self.ranking_images:
-            raise ConfigError(
-                f"search_images={self.search_images} exceeds ranking_images={self.ranking_images}"
             )
         return self
 

@@ -61,8 +61,15 @@ def search_supernet(
 ) -> dict[str, Any]:
     """Evolutionary search on the trained super-net; the pick with its ground truth."""
     experiment = trainer.experiment
-    images = experiment.ranking_images[: config.search_images]
-    labels = experiment.ranking_labels[: config.search_images]
+    count = min(config.search_images, len(experiment.ranking_labels))
+    if count < config.search_images:
+        logger.warning(
+            "search_images=%d exceeds the %d ranking images; using all of them",
+            config.search_images,
+            count,
+        )
+    images = experiment.ranking_images[:count]
+    labels = experiment.ranking_labels[:count]
 
     def fitness(arch) -> float:
         return float(trainer.score([arch], images, labels).accuracy[0])

@@ -68,7 +68,8 @@ def test_rank_and_percentile_follow_the_accuracy_column(nb201_benchmark, csv_row
     tied_worst = 100.0 * sum(a <= accuracy[worst] for a in accuracy) / len(accuracy)
     assert nb201_benchmark.percentile_of(nb201_benchmark.archs[worst]) == pytest.approx(tied_worst)
     assert nb201_benchmark.rank_of(nb201_benchmark.archs[worst]) == 1 + sum(
-        a > accuracy[worst] for a in accuracy)
+        a > accuracy[worst] for a in accuracy
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,8 +122,8 @@ def test_the_canonical_column_is_optional(tmp_path, csv_rows):
 
 
 @pytest.mark.parametrize(
-    ("value", "reason"), [("n/a", "not a number"), ("", "not a number"), ("101.5", "percentage"),
-                          ("nan", "percentage")],
+    ("value", "reason"),
+    [("n/a", "not a number"), ("", "not a number"), ("101.5", "percentage"), ("nan", "percentage")],
 )
 def test_a_bad_accuracy_is_a_data_error_naming_the_line(tmp_path, csv_rows, value, reason):
     rows = [dict(row) for row in csv_rows]

@@ -49,8 +49,10 @@ class FakeAPI:
             raise KeyError(f"invalid dataset: {dataset}")
         if hp != "200" or is_random is not False:
             raise AssertionError(f"unexpected query hp={hp!r} is_random={is_random!r}")
-        return {"test-accuracy": float(self.rows[index][OFFICIAL_COLUMNS[dataset]]),
-                "train-accuracy": 100.0}
+        return {
+            "test-accuracy": float(self.rows[index][OFFICIAL_COLUMNS[dataset]]),
+            "train-accuracy": 100.0,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +83,7 @@ def fake_nats(monkeypatch, csv_rows):
     return module
 
 
-def test_official_reader_gives_the_same_table_as_the_csv(
-    fake_nats, official_file, nb201_benchmark
-):
+def test_official_reader_gives_the_same_table_as_the_csv(fake_nats, official_file, nb201_benchmark):
     benchmark = load_benchmark(official_file, SPACE)  # no .csv suffix: the official format
     assert fake_nats.opened == [(str(official_file), "tss", True, False)]
     assert benchmark.archs == nb201_benchmark.archs

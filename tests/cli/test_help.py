@@ -8,24 +8,64 @@ from landmark_nas import __version__
 from landmark_nas.cli.main import build_parser
 from tests.helpers import run_cli
 
-INPUTS = ["--data", "--benchmark", "--benchmark-dataset", "--benchmark-format", "--seed",
-          "--threads", "--config"]
-SUPERNET = ["--channels", "--cells-per-stage", "--bn-mode", "--recalibration-batches",
-            "--augment", "--no-augment", "--channels-last", "--no-channels-last"]
+INPUTS = [
+    "--data",
+    "--benchmark",
+    "--benchmark-dataset",
+    "--benchmark-format",
+    "--seed",
+    "--threads",
+    "--config",
+]
+SUPERNET = [
+    "--channels",
+    "--cells-per-stage",
+    "--bn-mode",
+    "--recalibration-batches",
+    "--augment",
+    "--no-augment",
+    "--channels-last",
+    "--no-channels-last",
+]
 TRAINING = [
-    "--train-images", "--landmark-images", "--ranking-images", "--batch-size", "--epochs",
-    "--steps", "--lr", "--lr-min", "--momentum", "--weight-decay", "--grad-clip", "--sampler",
-    "--landmark-count", "--landmark-selection", "--landmark-seed", "--landmark-pairs",
-    "--landmark-lambda", "--landmark-loss", "--landmark-schedule", "--landmark-warmup-epochs",
-    "--landmark-every", "--landmark-batch-size", "--ranking-archs", "--ranking-seed",
-    "--eval-batch-size", "--eval-every", "--top-fraction", "--checkpoint-every",
+    "--train-images",
+    "--landmark-images",
+    "--ranking-images",
+    "--batch-size",
+    "--epochs",
+    "--steps",
+    "--lr",
+    "--lr-min",
+    "--momentum",
+    "--weight-decay",
+    "--grad-clip",
+    "--sampler",
+    "--landmark-count",
+    "--landmark-selection",
+    "--landmark-seed",
+    "--landmark-pairs",
+    "--landmark-lambda",
+    "--landmark-loss",
+    "--landmark-schedule",
+    "--landmark-warmup-epochs",
+    "--landmark-every",
+    "--landmark-batch-size",
+    "--ranking-archs",
+    "--ranking-seed",
+    "--eval-batch-size",
+    "--eval-every",
+    "--top-fraction",
+    "--checkpoint-every",
 ]
 SEARCH = ["--search-population", "--search-sample", "--search-cycles", "--search-images"]
 SAVED = ["--data", "--benchmark", "--threads"]
 
 OPTIONS = {
-    "compare": INPUTS + SUPERNET + TRAINING + SEARCH + ["--seeds", "--variants", "--out",
-                                                         "--no-search"],
+    "compare": INPUTS
+    + SUPERNET
+    + TRAINING
+    + SEARCH
+    + ["--seeds", "--variants", "--out", "--no-search"],
     "train": INPUTS + SUPERNET + TRAINING + ["--landmarks", "--no-landmarks", "--out"],
     "score": SAVED + ["--arch", "--archs", "--json", "RUN"],
     "search": SAVED + SEARCH + ["--seed", "--json", "RUN"],

@@ -18,8 +18,11 @@ from landmark_nas.errors import ConfigError, DataError
 def write_batch(path: Path, count: int, byte_keys: bool = False, **changes) -> None:
     """A small pickle in the official layout: ``data`` uint8 [N, 3072], ``labels``."""
     rng = np.random.default_rng(count)
-    batch = {"data": rng.integers(0, 256, size=(count, 3072), dtype=np.uint8),
-             "labels": [int(k % 10) for k in range(count)], "batch_label": "test"}
+    batch = {
+        "data": rng.integers(0, 256, size=(count, 3072), dtype=np.uint8),
+        "labels": [int(k % 10) for k in range(count)],
+        "batch_label": "test",
+    }
     batch.update(changes)
     if byte_keys:
         batch = {key.encode(): value for key, value in batch.items()}
@@ -125,9 +128,7 @@ def test_reads_the_official_byte_key_pickles_in_file_order(tmp_path):
     assert len(dataset) == sum(10 + k for k in range(1, 6))
     with open(folder / "data_batch_2", "rb") as handle:
         second = pickle.load(handle, encoding="bytes")
-    np.testing.assert_array_equal(
-        dataset.images[11].numpy().reshape(-1), second[b"data"][0]
-    )
+    np.testing.assert_array_equal(dataset.images[11].numpy().reshape(-1), second[b"data"][0])
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,14 @@ from landmark_nas.errors import ConfigError
 
 def fake_dataset(count: int = 50_000) -> ImageDataset:
     """Only the number of images matters to the splits."""
-    return ImageDataset("fake", torch.zeros(count, 3, 1, 1, dtype=torch.uint8),
-                        torch.zeros(count, dtype=torch.int64), 10, (0.5,) * 3, (0.25,) * 3)
+    return ImageDataset(
+        "fake",
+        torch.zeros(count, 3, 1, 1, dtype=torch.uint8),
+        torch.zeros(count, dtype=torch.int64),
+        10,
+        (0.5,) * 3,
+        (0.25,) * 3,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +31,9 @@ def dataset() -> ImageDataset:
 def test_splits_are_disjoint_and_sized_as_asked(dataset):
     splits = make_splits(dataset, train_images=1_000, landmark_images=700, ranking_images=300)
     assert splits.sizes() == {"train": 1_000, "landmark": 700, "ranking": 300}
-    train, landmark, ranking = (set(s.tolist()) for s in (splits.train, splits.landmark,
-                                                          splits.ranking))
+    train, landmark, ranking = (
+        set(s.tolist()) for s in (splits.train, splits.landmark, splits.ranking)
+    )
     assert len(train) == 1_000 and len(landmark) == 700 and len(ranking) == 300
     assert not train & landmark and not train & ranking and not landmark & ranking
     assert all(0 <= k < 50_000 for k in train | landmark | ranking)
@@ -56,8 +63,8 @@ def test_ranking_images_do_not_depend_on_the_other_sizes(dataset):
 def test_splits_are_the_same_every_time(dataset):
     a = make_splits(dataset, 500, 300, 200)
     b = make_splits(dataset, 500, 300, 200)
-    for x, y in zip((a.train, a.landmark, a.ranking), (b.train, b.landmark, b.ranking)):
-        np.testing.assert_array_equal(x, y)
+    for role in ("train", "landmark", "ranking"):
+        np.testing.assert_array_equal(getattr(a, role), getattr(b, role))
 
 
 @pytest.mark.parametrize(
@@ -103,7 +110,7 @@ def test_augment_keeps_the_shape_and_is_deterministic_for_a_seed(batch):
 def test_augment_without_padding_only_flips_horizontally(batch):
     out = augment(batch, np.random.default_rng(1), padding=0)
     flipped = 0
-    for image, result in zip(batch, out):
+    for image, result in zip(batch, out, strict=True):
         if torch.equal(result, image.flip(2)):
             flipped += 1
         else:
@@ -114,12 +121,14 @@ def test_augment_without_padding_only_flips_horizontally(batch):
 def test_augment_output_is_a_shifted_window_of_the_zero_padded_image(batch):
     out = augment(batch, np.random.default_rng(2), padding=4)
     padded = torch.nn.functional.pad(batch, (4, 4, 4, 4))
-    for image, result in zip(padded, out):
+    for image, result in zip(padded, out, strict=True):
         windows = [
             window
             for dy in range(9)
             for dx in range(9)
-            for window in (image[:, dy : dy + 32, dx : dx + 32],
-                           image[:, dy : dy + 32, dx : dx + 32].flip(2))
+            for window in (
+                image[:, dy : dy + 32, dx : dx + 32],
+                image[:, dy : dy + 32, dx : dx + 32].flip(2),
+            )
         ]
         assert any(torch.equal(result, window) for window in windows)

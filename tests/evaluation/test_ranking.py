@@ -40,8 +40,9 @@ def test_kendall_tau_is_tau_b_with_ties():
 
 def test_perfect_and_reversed_orders():
     perfect = ranking_metrics(TRUTH * 2, TRUTH).to_dict()
-    assert perfect == pytest.approx({"kendall_tau": 1.0, "spearman_rho": 1.0,
-                                     "precision_at_top": 1.0})
+    assert perfect == pytest.approx(
+        {"kendall_tau": 1.0, "spearman_rho": 1.0, "precision_at_top": 1.0}
+    )
     reversed_ = ranking_metrics(-TRUTH, TRUTH)
     assert reversed_.kendall_tau == pytest.approx(-1.0)
     assert reversed_.spearman_rho == pytest.approx(-1.0)

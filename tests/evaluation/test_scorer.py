@@ -60,8 +60,9 @@ ARCHS = [(CONV3,) * 6, (SKIP, NONE, NONE, CONV1, POOL, NONE), (NONE,) * 6]
 @pytest.fixture
 def data():
     generator = torch.Generator().manual_seed(0)
-    return torch.randn(20, 3, 16, 16, generator=generator), torch.randint(0, 10, (20,),
-                                                                          generator=generator)
+    return torch.randn(20, 3, 16, 16, generator=generator), torch.randint(
+        0, 10, (20,), generator=generator
+    )
 
 
 def test_scores_are_accuracy_percent_and_mean_loss_per_arch(data):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -30,7 +31,7 @@ def test_logistic_is_bounded_by_one():
 @pytest.mark.parametrize("name", ["hinge", "softplus", "logistic"])
 def test_every_loss_grows_with_the_gap(name):
     values = ranking_loss(name)(GAPS).tolist()
-    assert all(b >= a for a, b in zip(values, values[1:]))
+    assert all(b >= a for a, b in itertools.pairwise(values))
     assert values[-1] > values[0]
 
 

@@ -13,7 +13,7 @@ from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
 LANDMARKS = [(k,) * 6 for k in range(6)]
 ACCURACY = [70.0, 93.0, 85.0, 60.0, 91.0, 88.0]
 # Super-net losses: mostly lower for better landmarks, but 2 and 5 are swapped.
-LOSSES = {arch: loss for arch, loss in zip(LANDMARKS, [2.0, 0.4, 0.9, 2.5, 0.6, 1.1])}
+LOSSES = {arch: loss for arch, loss in zip(LANDMARKS, [2.0, 0.4, 0.9, 2.5, 0.6, 1.1], strict=True)}
 
 
 def make_regularizer(final=10.0, warmup=0, total=100, shape="constant", **kwargs):
@@ -23,7 +23,7 @@ def make_regularizer(final=10.0, warmup=0, total=100, shape="constant", **kwargs
 
 def test_pairs_are_ordered_worse_then_better_by_stand_alone_accuracy():
     regularizer = make_regularizer(pairs_per_step=4)
-    accuracy = dict(zip(LANDMARKS, ACCURACY))
+    accuracy = dict(zip(LANDMARKS, ACCURACY, strict=True))
     seen = set()
     for seed in range(200):
         pairs = regularizer.sample_pairs(np.random.default_rng(seed))
@@ -52,8 +52,9 @@ def test_pair_sampling_is_reproducible_for_a_seed():
 
 @pytest.mark.parametrize("loss", ["hinge", "softplus", "logistic"])
 def test_penalty_is_lambda_times_the_summed_pair_loss(loss):
-    regularizer = make_regularizer(final=10.0, warmup=5, total=21, shape="linear",
-                                   pairs_per_step=3, loss=loss)
+    regularizer = make_regularizer(
+        final=10.0, warmup=5, total=21, shape="linear", pairs_per_step=3, loss=loss
+    )
     calls = []
 
     def loss_of(arch):
@@ -64,8 +65,11 @@ def test_penalty_is_lambda_times_the_summed_pair_loss(loss):
     pairs = regularizer.sample_pairs(np.random.default_rng(7))
     penalty, passes = regularizer.penalty(step, loss_of, np.random.default_rng(7))
 
-    pair_loss = {"hinge": lambda g: max(0.0, g), "softplus": lambda g: np.log1p(np.exp(g)),
-                 "logistic": lambda g: 1 / (1 + np.exp(-g))}[loss]
+    pair_loss = {
+        "hinge": lambda g: max(0.0, g),
+        "softplus": lambda g: np.log1p(np.exp(g)),
+        "logistic": lambda g: 1 / (1 + np.exp(-g)),
+    }[loss]
     by_hand = sum(pair_loss(LOSSES[better] - LOSSES[worse]) for worse, better in pairs)
     lam = 10.0 * (13 - 5) / (21 - 1 - 5)
     assert float(penalty) == pytest.approx(lam * by_hand, rel=1e-6)
@@ -78,8 +82,7 @@ def test_hinge_penalty_counts_only_misordered_pairs():
     # Landmark 5 (88 %) has a higher loss than 2 (85 %): only that pair is penalized.
     schedule = LambdaSchedule(2.0, 0, 10, "constant")
     regularizer = LandmarkRegularizer([LANDMARKS[2], LANDMARKS[5]], [85.0, 88.0], schedule)
-    penalty, _ = regularizer.penalty(3, lambda a: torch.tensor(LOSSES[a]),
-                                     np.random.default_rng(0))
+    penalty, _ = regularizer.penalty(3, lambda a: torch.tensor(LOSSES[a]), np.random.default_rng(0))
     assert float(penalty) == pytest.approx(2.0 * (1.1 - 0.9))
     ordered = LandmarkRegularizer([LANDMARKS[1], LANDMARKS[3]], [93.0, 60.0], schedule)
     penalty, _ = ordered.penalty(3, lambda a: torch.tensor(LOSSES[a]), np.random.default_rng(0))
@@ -88,8 +91,10 @@ def test_hinge_penalty_counts_only_misordered_pairs():
 
 def test_penalty_gradient_lowers_the_better_landmarks_loss():
     schedule = LambdaSchedule(1.0, 0, 10, "constant")
-    weights = {LANDMARKS[0]: torch.tensor(1.0, requires_grad=True),
-               LANDMARKS[1]: torch.tensor(2.0, requires_grad=True)}
+    weights = {
+        LANDMARKS[0]: torch.tensor(1.0, requires_grad=True),
+        LANDMARKS[1]: torch.tensor(2.0, requires_grad=True),
+    }
     regularizer = LandmarkRegularizer(list(weights), [50.0, 90.0], schedule)
     penalty, _ = regularizer.penalty(0, lambda a: weights[a] * 1.0, np.random.default_rng(0))
     penalty.backward()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -20,7 +21,7 @@ def test_lambda_is_zero_during_warm_up_and_exactly_final_at_the_last_step():
 def test_cosine_increases_slowly_then_fast_then_slowly():
     schedule = LambdaSchedule(final=1.0, warmup_steps=0, total_steps=101, shape="cosine")
     values = [schedule(step) for step in range(101)]
-    assert all(b > a for a, b in zip(values, values[1:]))
+    assert all(b > a for a, b in itertools.pairwise(values))
     assert values[50] == pytest.approx(0.5)
     assert values[10] == pytest.approx(0.5 * (1 - math.cos(math.pi * 0.1)))
     assert values[10] < 0.1 * values[-1]

@@ -32,8 +32,9 @@ def test_even_landmarks_span_the_accuracy_range_in_order(nb201_benchmark):
     assert accuracy[0] == pytest.approx(float(nb201_benchmark.accuracy.min()))
     assert accuracy[-1] == pytest.approx(float(nb201_benchmark.accuracy.max()))
     # Evenly spaced in rank: the middle landmark sits near the median class.
-    median = np.median([nb201_benchmark.accuracy[k]
-                        for k in canonical_representatives(nb201_benchmark)])
+    median = np.median(
+        [nb201_benchmark.accuracy[k] for k in canonical_representatives(nb201_benchmark)]
+    )
     assert abs(accuracy[5] - median) < 1.0
 
 

@@ -11,8 +11,13 @@ def run(variant: str, seed: int) -> dict:
     metrics = {"kendall_tau": 0.3, "spearman_rho": 0.4, "precision_at_top": 0.5}
     history = [{"epoch": e, "by_accuracy": metrics, "by_loss": metrics} for e in (1, 2)]
     scores = [{"supernet_accuracy": 10.0 * k, "true_accuracy": 80.0 + k} for k in range(5)]
-    return {"variant": variant, "seed": seed, "history": history, "final": history[-1],
-            "scores": scores}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "history": history,
+        "final": history[-1],
+        "scores": scores,
+    }
 
 
 def test_plots_are_png_files_and_leave_no_temporary_file(tmp_path):

@@ -9,16 +9,25 @@ from landmark_nas.runs import aggregate
 
 def run(variant: str, seed: int, tau: float) -> dict:
     metrics = {"kendall_tau": tau, "spearman_rho": tau, "precision_at_top": 0.25}
-    return {"variant": variant, "seed": seed, "train_seconds": 12.0, "images_seen": 10,
-            "final": {"by_accuracy": metrics, "by_loss": metrics},
-            "picked": {"true_accuracy": 91.5}}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "train_seconds": 12.0,
+        "images_seen": 10,
+        "final": {"by_accuracy": metrics, "by_loss": metrics},
+        "picked": {"true_accuracy": 91.5},
+    }
 
 
 def test_columns_are_padded_to_their_widest_cell():
     text = format_table(["a", "long header"], [["wide cell", 1], ["x", 22]])
     lines = text.splitlines()
-    assert lines == ["a          long header", "---------  -----------",
-                     "wide cell  1", "x          22"]
+    assert lines == [
+        "a          long header",
+        "---------  -----------",
+        "wide cell  1",
+        "x          22",
+    ]
 
 
 def test_markdown_tables_have_pipes_and_a_rule():
@@ -27,8 +36,15 @@ def test_markdown_tables_have_pipes_and_a_rule():
 
 
 def test_comparison_table_has_a_row_per_variant_with_mean_and_std():
-    summary = aggregate([run("spos", 0, 0.2), run("spos", 1, 0.4), run("landmarks", 0, 0.6),
-                         run("landmarks", 1, 0.8)], ["spos", "landmarks"])
+    summary = aggregate(
+        [
+            run("spos", 0, 0.2),
+            run("spos", 1, 0.4),
+            run("landmarks", 0, 0.6),
+            run("landmarks", 1, 0.8),
+        ],
+        ["spos", "landmarks"],
+    )
     lines = comparison_table(summary).splitlines()
     assert lines[0].split()[:3] == ["variant", "seeds", "tau"]
     spos_row = next(line for line in lines if line.startswith("spos "))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from landmark_nas.registry import SEARCH_STRATEGIES
@@ -18,8 +20,9 @@ def conv3_count(arch) -> float:
 
 
 def run(fitness, seed=0, population=10, sample=3, cycles=60, progress=None):
-    return evolutionary_search(SPACE, fitness, population, sample, cycles,
-                               np.random.default_rng(seed), progress)
+    return evolutionary_search(
+        SPACE, fitness, population, sample, cycles, np.random.default_rng(seed), progress
+    )
 
 
 def test_evolution_climbs_to_the_optimum_of_a_simple_fitness():
@@ -39,7 +42,7 @@ def test_the_best_is_the_fittest_arch_evaluated_and_the_trajectory_never_drops()
     result = run(fitness, cycles=40)
     assert result.best_fitness == max(evaluated.values())
     assert len(result.trajectory) == 10 + 40
-    assert all(b >= a for a, b in zip(result.trajectory, result.trajectory[1:]))
+    assert all(b >= a for a, b in itertools.pairwise(result.trajectory))
     assert result.trajectory[-1] == result.best_fitness
 
 

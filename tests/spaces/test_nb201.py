@@ -66,8 +66,9 @@ def test_enumerate_gives_each_of_the_15625_archs_once(space):
 
 
 def test_format_matches_the_benchmark_string_layout():
-    arch = arch_of({(0, 1): CONV3, (0, 2): CONV3, (1, 2): POOL, (0, 3): SKIP, (1, 3): CONV3,
-                    (2, 3): SKIP})
+    arch = arch_of(
+        {(0, 1): CONV3, (0, 2): CONV3, (1, 2): POOL, (0, 3): SKIP, (1, 3): CONV3, (2, 3): SKIP}
+    )
     assert format_arch(arch) == ARCH_1
     assert [edge_index(s, t) for s, t in EDGES] == list(range(6))
 
@@ -112,8 +113,11 @@ def test_unknown_search_space_is_a_config_error_listing_the_choices():
 # ---------------------------------------------------------------- canonical form
 @pytest.mark.xfail(reason=CANONICAL_BUG, strict=True)
 def test_canonical_form_equals_the_benchmark_unique_string_for_every_row(csv_rows):
-    wrong = [k for k, row in enumerate(csv_rows)
-             if canonical_arch(parse_arch(row["ArchitectureString"])) != row["UniqueString"]]
+    wrong = [
+        k
+        for k, row in enumerate(csv_rows)
+        if canonical_arch(parse_arch(row["ArchitectureString"])) != row["UniqueString"]
+    ]
     assert wrong == [], f"{len(wrong)} rows differ, first: {wrong[:5]}"
 
 
@@ -184,7 +188,7 @@ def test_live_edges_skip_edges_into_a_node_that_never_reaches_the_output():
 
 def test_live_edges_keep_every_edge_of_a_fully_connected_cell_in_order():
     arch = tuple([CONV3, CONV1, POOL, SKIP, CONV3, CONV1])
-    assert live_edges(arch) == tuple((s, t, op) for (s, t), op in zip(EDGES, arch))
+    assert live_edges(arch) == tuple((s, t, op) for (s, t), op in zip(EDGES, arch, strict=True))
 
 
 def test_live_edges_form_a_path_from_input_to_output_for_every_arch(space):

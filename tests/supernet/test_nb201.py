@@ -18,8 +18,9 @@ def arch_of(ops: dict[tuple[int, int], int]) -> tuple[int, ...]:
 
 
 ALL_CONV3 = (CONV3,) * 6
-MIXED = arch_of({(0, 1): CONV3, (0, 2): CONV1, (1, 2): POOL, (0, 3): SKIP, (1, 3): CONV1,
-                 (2, 3): CONV3})
+MIXED = arch_of(
+    {(0, 1): CONV3, (0, 2): CONV1, (1, 2): POOL, (0, 3): SKIP, (1, 3): CONV1, (2, 3): CONV3}
+)
 
 
 def images(count: int = 4, size: int = 16, seed: int = 0) -> torch.Tensor:
@@ -69,7 +70,7 @@ def test_forward_only_uses_the_modules_of_live_edges():
     net(images(), arch).sum().backward()
     for cell in (layer for layer in net.layers if isinstance(layer, SearchCell)):
         for modules, op in ((cell.conv1, CONV1), (cell.conv3, CONV3)):
-            for (source, target), module in zip(EDGES, modules):
+            for (source, target), module in zip(EDGES, modules, strict=True):
                 used = (source, target) == (0, 3) and op == CONV3
                 grad = module.conv.weight.grad
                 assert (grad is not None) == used, (source, target, op)
@@ -138,8 +139,11 @@ def test_recalibrate_is_a_no_op_in_batch_mode():
 
 @pytest.mark.parametrize(
     ("kwargs", "named"),
-    [({"bn_mode": "group"}, "'group'"), ({"channels": 0}, "channels=0"),
-     ({"cells_per_stage": 0}, "cells_per_stage=0")],
+    [
+        ({"bn_mode": "group"}, "'group'"),
+        ({"channels": 0}, "channels=0"),
+        ({"cells_per_stage": 0}, "cells_per_stage=0"),
+    ],
 )
 def test_bad_settings_are_config_errors(kwargs, named):
     with pytest.raises(ConfigError, match=named):

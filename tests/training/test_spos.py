@@ -30,8 +30,15 @@ from landmark_nas.training.streams import TrainStream
 
 pytestmark = pytest.mark.integration
 
-METRIC_KEYS = ("step", "epoch", "images_seen", "by_accuracy", "by_loss",
-               "mean_supernet_accuracy", "landmark_lambda")
+METRIC_KEYS = (
+    "step",
+    "epoch",
+    "images_seen",
+    "by_accuracy",
+    "by_loss",
+    "mean_supernet_accuracy",
+    "landmark_lambda",
+)
 
 
 class Crash(Exception):
@@ -114,24 +121,28 @@ def test_a_run_writes_its_summary_and_super_net(finished, tiny_config, tiny_expe
 
     picked = summary["picked"]
     assert picked["true_accuracy"] == tiny_experiment.benchmark.accuracy_of(
-        parse_arch(picked["arch"]))
+        parse_arch(picked["arch"])
+    )
     assert 1 <= picked["evaluated"] <= tiny_config.search_population + tiny_config.search_cycles
 
     saved = load(run_dir / SUPERNET)
     assert saved["config"] == tiny_config.to_dict()
-    assert saved["landmarks"] == [tiny_experiment.space.format(a)
-                                  for a in tiny_experiment.landmarks]
+    assert saved["landmarks"] == [
+        tiny_experiment.space.format(a) for a in tiny_experiment.landmarks
+    ]
     assert_same_weights(saved["model"], load(run_dir / CHECKPOINT)["model"])
 
 
-def test_the_planned_landmark_images_are_the_ones_the_run_used(finished, tiny_config,
-                                                               tiny_experiment):
+def test_the_planned_landmark_images_are_the_ones_the_run_used(
+    finished, tiny_config, tiny_experiment
+):
     _, summary = finished
     assert landmark_images_planned(tiny_experiment, tiny_config) == summary["landmark_images"]
 
 
-def test_a_finished_run_is_read_back_not_retrained(finished, tiny_config, tiny_experiment,
-                                                   monkeypatch):
+def test_a_finished_run_is_read_back_not_retrained(
+    finished, tiny_config, tiny_experiment, monkeypatch
+):
     run_dir, summary = finished
 
     def no_training(self):
@@ -139,18 +150,20 @@ def test_a_finished_run_is_read_back_not_retrained(finished, tiny_config, tiny_e
 
     monkeypatch.setattr(SPOSTrainer, "train", no_training)
     assert run_one(tiny_experiment, tiny_config, run_dir, "landmarks") == json.loads(
-        json.dumps(summary))
+        json.dumps(summary)
+    )
 
 
-def test_the_same_seed_gives_identical_results(finished, tiny_config, tiny_experiment,
-                                               runs_dir):
+def test_the_same_seed_gives_identical_results(finished, tiny_config, tiny_experiment, runs_dir):
     run_dir, summary = finished
     again = run_one(tiny_experiment, tiny_config, runs_dir / "repeat", "landmarks")
     assert ranking_view(again) == ranking_view(summary)
     assert [r["train_loss"] for r in again["history"]] == [
-        r["train_loss"] for r in summary["history"]]
-    assert_same_weights(load(runs_dir / "repeat" / SUPERNET)["model"],
-                        load(run_dir / SUPERNET)["model"])
+        r["train_loss"] for r in summary["history"]
+    ]
+    assert_same_weights(
+        load(runs_dir / "repeat" / SUPERNET)["model"], load(run_dir / SUPERNET)["model"]
+    )
 
 
 def test_the_learning_rate_is_cosine_annealed_to_lr_min(tiny_config):
@@ -167,8 +180,7 @@ def test_a_crashed_run_keeps_its_last_checkpoint(resumed):
     assert checkpoint_step == 4
 
 
-def test_a_resumed_run_ends_with_the_model_and_rankings_of_an_uninterrupted_one(finished,
-                                                                               resumed):
+def test_a_resumed_run_ends_with_the_model_and_rankings_of_an_uninterrupted_one(finished, resumed):
     run_dir, summary = finished
     resumed_dir, resumed_summary, _ = resumed
     assert ranking_view(resumed_summary) == ranking_view(summary)
@@ -184,7 +196,8 @@ def test_a_resumed_run_reports_the_training_loss_of_an_uninterrupted_one(finishe
     _, summary = finished
     _, resumed_summary, _ = resumed
     assert [r["train_loss"] for r in resumed_summary["history"]] == [
-        r["train_loss"] for r in summary["history"]]
+        r["train_loss"] for r in summary["history"]
+    ]
 
 
 def test_resuming_a_folder_with_another_configuration_is_a_config_error(
@@ -214,8 +227,9 @@ def test_execution_settings_may_change_on_resume(finished, tiny_config, tiny_exp
     "checkpoint, so a refused resume overwrites the description of the run on disk",
     strict=True,
 )
-def test_a_refused_resume_leaves_the_run_folder_unchanged(finished, tiny_config,
-                                                          tiny_experiment, tmp_path):
+def test_a_refused_resume_leaves_the_run_folder_unchanged(
+    finished, tiny_config, tiny_experiment, tmp_path
+):
     run_dir = tmp_path / "copy"
     shutil.copytree(finished[0], run_dir)
     before = (run_dir / "config.json").read_text()
@@ -225,8 +239,9 @@ def test_a_refused_resume_leaves_the_run_folder_unchanged(finished, tiny_config,
 
 
 # ---------------------------------------------------------------- baseline twin
-def test_spos_and_landmark_runs_are_identical_until_warm_up_ends(tiny_config, tiny_experiment,
-                                                                 tmp_path):
+def test_spos_and_landmark_runs_are_identical_until_warm_up_ends(
+    tiny_config, tiny_experiment, tmp_path
+):
     config = tiny_config.updated(landmark_loss="softplus")  # a penalty that is never zero
     warmup = config.warmup_steps()
     assert warmup == 4
@@ -244,14 +259,18 @@ def test_spos_and_landmark_runs_are_identical_until_warm_up_ends(tiny_config, ti
     spos.train_step(warmup + 1)
     values = landmarks.train_step(warmup + 1)
     assert values["penalty"] > 0
-    differs = [name for name, tensor in spos.model.state_dict().items()
-               if not torch.equal(tensor, landmarks.model.state_dict()[name])]
+    differs = [
+        name
+        for name, tensor in spos.model.state_dict().items()
+        if not torch.equal(tensor, landmarks.model.state_dict()[name])
+    ]
     assert differs
 
 
 # ---------------------------------------------------------------- diverging runs
-def test_a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, tiny_experiment,
-                                                                 tmp_path, monkeypatch):
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(
+    tiny_config, tiny_experiment, tmp_path, monkeypatch
+):
     original = TrainStream.batch
 
     def poisoned(self, step):
@@ -269,8 +288,9 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_checkpoint(tiny_config, tin
     assert not (tmp_path / SUPERNET).exists()
 
 
-def test_a_huge_learning_rate_is_reported_as_a_non_finite_loss(tiny_config, tiny_experiment,
-                                                               tmp_path):
+def test_a_huge_learning_rate_is_reported_as_a_non_finite_loss(
+    tiny_config, tiny_experiment, tmp_path
+):
     trainer = SPOSTrainer(tiny_experiment, tiny_config.updated(lr=1e30), tmp_path)
     with pytest.raises(NonFiniteLossError, match="lower lr"):
         trainer.train()

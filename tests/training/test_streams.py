@@ -72,8 +72,11 @@ def test_landmark_batches_come_from_the_landmark_images_only(dataset):
 
 
 def test_step_generators_are_independent_per_stream_and_step():
-    draws = {(step, stream): step_rng(0, step, stream).integers(1 << 30)
-             for step in range(5) for stream in Stream}
+    draws = {
+        (step, stream): step_rng(0, step, stream).integers(1 << 30)
+        for step in range(5)
+        for stream in Stream
+    }
     assert len(set(draws.values())) == len(draws)
     assert step_rng(0, 3, Stream.ARCH).integers(1 << 30) == draws[(3, Stream.ARCH)]
 

@@ -60,6 +60,43 @@ class ConvBN(nn.Module):
         return self.bn(self.conv(x))
 
 
+class AvgPool3x3(nn.Module):
+    """The ``avg_pool_3x3`` op: 3x3 mean, stride 1, padded pixels not counted.
+
+    Computed as a depthwise convolution with a ones kernel (the 3x3 window sum) times
+    the reciprocal of each pixel's in-bounds window size. Equal to ``F.avg_pool2d(x,
+    3, 1, 1, count_include_pad=False)`` up to rounding, and 2-4x faster on CPU in
+    either memory layout, forward and backward.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        # Not persistent: checkpoints stay as they were, the kernel is rebuilt here.
+        self.register_buffer("ones", torch.ones(channels, 1, 3, 3), persistent=False)
+        self._inverse_counts: dict[tuple, torch.Tensor] = {}
+
+    def _inverse_count(self, x: torch.Tensor) -> torch.Tensor:
+        # Materialized per channel in x's layout: a broadcast over the innermost
+        # (channel) axis of an NHWC tensor is a slow, unvectorized multiply.
+        layout = (
+            torch.channels_last
+            if x.is_contiguous(memory_format=torch.channels_last)
+            else torch.contiguous_format
+        )
+        key = (x.shape[1:], x.dtype, x.device, layout)
+        inverse = self._inverse_counts.get(key)
+        if inverse is None:
+            ones = torch.ones(1, 1, *x.shape[2:], dtype=x.dtype, device=x.device)
+            count = F.avg_pool2d(ones, 3, stride=1, padding=1, divisor_override=1)
+            inverse = count.reciprocal().expand(1, *x.shape[1:]).contiguous(memory_format=layout)
+            self._inverse_counts[key] = inverse
+        return inverse
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        window_sum = F.conv2d(x, self.ones, padding=1, groups=x.shape[1])
+        return window_sum * self._inverse_count(x)
+
+
 class SearchCell(nn.Module):
     """One NAS-Bench-201 cell holding the shared weights of every op on every edge."""
 
@@ -67,16 +104,21 @@ class SearchCell(nn.Module):
         super().__init__()
         self.conv1 = nn.ModuleList(ConvBN(channels, 1, bn_mode) for _ in EDGES)
         self.conv3 = nn.ModuleList(ConvBN(channels, 3, bn_mode) for _ in EDGES)
+        self.pool = AvgPool3x3(channels)
 
     def forward(self, x: torch.Tensor, edges: tuple[tuple[int, int, int], ...]) -> torch.Tensor:
         nodes: list[torch.Tensor | None] = [x] + [None] * (NUM_NODES - 1)
+        # ReLU and pooling are parameter-free: computed once per source node.
         activated: dict[int, torch.Tensor] = {}
+        pooled: dict[int, torch.Tensor] = {}
         for source, target, op in edges:
             value = nodes[source]
             if op == SKIP:
                 out = value
             elif op == POOL:
-                out = F.avg_pool2d(value, 3, stride=1, padding=1, count_include_pad=False)
+                if source not in pooled:
+                    pooled[source] = self.pool(value)
+                out = pooled[source]
             else:
                 if source not in activated:
                     activated[source] = F.relu(value)

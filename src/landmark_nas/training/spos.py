@@ -184,6 +184,7 @@ class SPOSTrainer:
         self.landmark_images = 0
         self.wall_seconds = 0.0
         self.history: list[dict[str, Any]] = []
+        self.recent_losses: list[float] = []  # the last training losses, for logs and history
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
@@ -196,6 +197,7 @@ class SPOSTrainer:
             "landmark_images": self.landmark_images,
             "wall_seconds": self.wall_seconds,
             "history": self.history,
+            "recent_losses": self.recent_losses,
         }
 
     def save_checkpoint(self) -> None:
@@ -226,6 +228,7 @@ class SPOSTrainer:
         self.landmark_images = state["landmark_images"]
         self.wall_seconds = state["wall_seconds"]
         self.history = state["history"]
+        self.recent_losses = state["recent_losses"]
         logger.info("resumed %s at step %d", self.run_dir, self.step)
         return True
 
@@ -318,7 +321,7 @@ class SPOSTrainer:
         checkpoint_every = config.checkpoint_every_steps()
         bar = self.progress("training", total, self.step)
         scores = None
-        running = []
+        running = self.recent_losses
         try:
             with _StopFlag() as stop:
                 while self.step < total:
@@ -327,6 +330,7 @@ class SPOSTrainer:
                     self.wall_seconds += time.perf_counter() - started
                     self.step += 1
                     running.append(values["loss"])
+                    del running[:-200]
                     bar.update(1)
                     if self.step % 20 == 0:
                         bar.set_postfix_str(f"loss {np.mean(running[-50:]):.3f}")
