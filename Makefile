@@ -41,8 +41,14 @@ format:  ## apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-bench:  ## training throughput with and without the regularizer
-	$(BIN)/python benchmarks/throughput.py $(ARGS)
+# The reference super-net (xautodl) lives in its own environment, never in the product's.
+.venv-bench/bin/python:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet torch==2.13.0 numpy
+	.venv-bench/bin/pip install --quiet --no-deps xautodl
+
+bench: setup .venv-bench/bin/python  ## super-net speed next to the xautodl reference
+	$(BIN)/python benchmarks/speed.py $(ARGS)
 
 clean:  ## remove run outputs (keeps the virtual environment)
 	rm -rf runs .pytest_cache

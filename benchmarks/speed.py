@@ -72,6 +72,17 @@ def synthetic_batch(batch: int, seed: int):
     return images, labels
 
 
+def imported_peak_rss_mib(side: str) -> float:
+    """Peak resident memory once everything a side runs is imported, before any model."""
+    if side == "ours":
+        import landmark_nas.evaluation  # noqa: F401
+        import landmark_nas.landmarks  # noqa: F401
+        import landmark_nas.training.spos  # noqa: F401
+    else:
+        import xautodl.models  # noqa: F401
+    return peak_rss_mib()
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident set size so far (Linux reports KiB)."""
     import resource
@@ -131,8 +142,11 @@ class Ours:
             "nb201", channels, cells, NUM_CLASSES, self.config.bn_mode, self.config.channels_last
         )
         self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=self.config.lr, momentum=self.config.momentum,
-            weight_decay=self.config.weight_decay, nesterov=self.config.nesterov,
+            self.model.parameters(),
+            lr=self.config.lr,
+            momentum=self.config.momentum,
+            weight_decay=self.config.weight_decay,
+            nesterov=self.config.nesterov,
         )
         self.sampler = create_sampler("uniform", self.space)
 
@@ -159,7 +173,8 @@ class Ours:
         if regularizer is not None and regularizer.active(step):
             landmark_x, landmark_y = landmark_batch
             penalty, _ = regularizer.penalty(
-                step, lambda a: F.cross_entropy(self.model(landmark_x, a), landmark_y),
+                step,
+                lambda a: F.cross_entropy(self.model(landmark_x, a), landmark_y),
                 step_rng(SEED, step, Stream.PAIRS),
             )
             if penalty.requires_grad and float(penalty) != 0.0:
@@ -175,7 +190,7 @@ class Ours:
 def ours_train(args: argparse.Namespace) -> dict[str, Any]:
     channels, cells, batch = parse_setting(args.setting)
     images, labels = synthetic_batch(batch, SEED)
-    baseline = peak_rss_mib()
+    baseline = imported_peak_rss_mib("ours")
     net = Ours(channels, cells, batch, args.warmup + args.steps)
     for step in range(args.warmup):
         net.step(step, images, labels)
@@ -197,7 +212,7 @@ def ours_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     channels, cells, batch = parse_setting(args.setting)
     images, labels = synthetic_batch(args.eval_images, SEED + 1)
-    baseline = peak_rss_mib()
+    baseline = imported_peak_rss_mib("ours")
     net = Ours(channels, cells, batch, 1)
     archs = [net.space.parse(text) for text in json.loads(Path(args.archs).read_text())]
     warm, timed = archs[0], archs[1 : args.eval_archs + 1]
@@ -228,11 +243,11 @@ def ours_landmark(args: argparse.Namespace) -> dict[str, Any]:
     images, labels = synthetic_batch(batch, SEED)
     landmark_batch = synthetic_batch(batch, SEED + 2)
     block = args.landmark_steps
-    net = Ours(channels, cells, batch, block)
+    net = Ours(channels, cells, batch, 1)
     rng = np.random.default_rng(SEED)
     landmarks = sorted({net.space.sample(rng) for _ in range(30)})
     accuracy = rng.permutation(len(landmarks)).astype(float)
-    schedule = LambdaSchedule(10.0, 0, block, "constant")
+    schedule = LambdaSchedule(10.0, 0, 2**31, "constant")
     variants: dict[str, Any] = {"off": None}
     for every in LANDMARK_EVERY:
         variants[f"k{every}"] = LandmarkRegularizer(
@@ -243,9 +258,11 @@ def ours_landmark(args: argparse.Namespace) -> dict[str, Any]:
     seconds = {name: 0.0 for name in variants}
     for round_index in range(args.landmark_rounds):
         names = list(variants) if round_index % 2 == 0 else list(reversed(variants))
+        # Each round (and repeat) trains other architectures and landmark pairs.
+        first = 4 + block * (round_index + args.landmark_rounds * args.repeat_index)
         for name in names:
             started = time.perf_counter()
-            for step in range(block):
+            for step in range(first, first + block):
                 net.step(step, images, labels, variants[name], landmark_batch)
             seconds[name] += time.perf_counter() - started
     steps = block * args.landmark_rounds
@@ -291,6 +308,36 @@ def ours_conv(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+ALLOCATING_OPS = ("aten::empty", "aten::empty_strided", "aten::resize_", "aten::empty_like")
+ELEMENTWISE_OPS = (
+    "add",
+    "mul",
+    "clamp_min",
+    "threshold_backward",
+    "relu",
+    "fill",
+    "copy",
+    "div",
+    "sum",
+    "zero",
+)
+
+
+def profile_group(key: str) -> str:
+    """Which kind of work an op of the profile table is."""
+    if "conv" in key:
+        return "convolution"
+    if "batch_norm" in key:
+        return "batch norm"
+    if "_foreach" in key or "sgd" in key or "optimizer" in key or "norm" in key:
+        return "optimizer"
+    if key in ALLOCATING_OPS:
+        return "allocation"
+    if key.startswith("aten::") and key[6:].rstrip("_") in ELEMENTWISE_OPS:
+        return "elementwise"
+    return "other"
+
+
 def ours_profile(args: argparse.Namespace) -> dict[str, Any]:
     """One profiled training step: top ops by self CPU time, and where the rest goes."""
     import resource
@@ -314,19 +361,23 @@ def ours_profile(args: argparse.Namespace) -> dict[str, Any]:
     averages = prof.key_averages()
     table = averages.table(sort_by="self_cpu_time_total", row_limit=25)
     op_seconds = sum(item.self_cpu_time_total for item in averages) / 1e6
-    allocations = [e for e in prof.events() if e.name == "[memory]" and e.cpu_memory_usage > 0]
-    groups = {"convolution": 0.0, "batch norm": 0.0, "optimizer": 0.0, "other": 0.0}
+    groups = {
+        "convolution": 0.0,
+        "batch norm": 0.0,
+        "elementwise": 0.0,
+        "optimizer": 0.0,
+        "allocation": 0.0,
+        "other": 0.0,
+    }
+    allocation_calls, allocated = 0, 0
     for item in averages:
         key = item.key.lower()
-        if "conv" in key:
-            group = "convolution"
-        elif "batch_norm" in key:
-            group = "batch norm"
-        elif "_foreach" in key or "sgd" in key or "clip" in key:
-            group = "optimizer"
-        else:
-            group = "other"
-        groups[group] += item.self_cpu_time_total / 1e6
+        if item.key == "[memory]":
+            continue
+        allocated += max(0, item.self_cpu_memory_usage)
+        groups[profile_group(key)] += item.self_cpu_time_total / 1e6
+        if key in ALLOCATING_OPS:
+            allocation_calls += item.count
     top = [
         {"op": item.key, "self_cpu_ms": item.self_cpu_time_total / 1e3, "calls": item.count}
         for item in sorted(averages, key=lambda i: -i.self_cpu_time_total)[:12]
@@ -339,8 +390,8 @@ def ours_profile(args: argparse.Namespace) -> dict[str, Any]:
         "op_calls": sum(item.count for item in averages),
         "outside_ops_seconds": max(0.0, profiled_seconds - op_seconds),
         "seconds_by_group": groups,
-        "allocations": len(allocations),
-        "allocated_mib": sum(e.cpu_memory_usage for e in allocations) / 2**20,
+        "allocation_calls": allocation_calls,
+        "allocated_mib": allocated / 2**20,
         "minor_page_faults": faults,
         "top_ops": top,
     }
@@ -363,9 +414,14 @@ class Reference:
         torch.manual_seed(SEED)
         config = dict2config(
             {
-                "name": "RANDOM", "C": channels, "N": cells, "max_nodes": 4,
-                "num_classes": NUM_CLASSES, "space": get_search_spaces("cell", "nas-bench-201"),
-                "affine": False, "track_running_stats": True,
+                "name": "RANDOM",
+                "C": channels,
+                "N": cells,
+                "max_nodes": 4,
+                "num_classes": NUM_CLASSES,
+                "space": get_search_spaces("cell", "nas-bench-201"),
+                "affine": False,
+                "track_running_stats": True,
             },
             None,
         )
@@ -403,7 +459,7 @@ def reference_train(args: argparse.Namespace) -> dict[str, Any]:
     channels, cells, batch = parse_setting(args.setting)
     images, labels = synthetic_batch(batch, SEED)
     structures = reference_structures(args.archs)
-    baseline = peak_rss_mib()
+    baseline = imported_peak_rss_mib("reference")
     random.seed(SEED)
     net = Reference(channels, cells)
     net.model.train()
@@ -429,7 +485,7 @@ def reference_eval(args: argparse.Namespace) -> dict[str, Any]:
     channels, cells, batch = parse_setting(args.setting)
     images, labels = synthetic_batch(args.eval_images, SEED + 1)
     structures = reference_structures(args.archs)
-    baseline = peak_rss_mib()
+    baseline = imported_peak_rss_mib("reference")
     net = Reference(channels, cells)
     net.model.eval()
 
@@ -502,16 +558,39 @@ class Runner:
         self.archs_path = archs_path
         self.python = {"ours": sys.executable, "reference": str(args.reference_python)}
 
-    def __call__(self, side: str, task: str, setting: str) -> dict[str, Any]:
+    def __call__(self, side: str, task: str, setting: str, repeat: int = 0) -> dict[str, Any]:
         a = self.args
         command = [
-            self.python[side], str(Path(__file__).resolve()), "--worker", side, "--task", task,
-            "--setting", setting, "--archs", str(self.archs_path), "--threads", str(a.threads),
-            "--steps", str(a.steps), "--warmup", str(a.warmup),
-            "--eval-archs", str(a.eval_archs), "--eval-images", str(a.eval_images),
-            "--landmark-steps", str(a.landmark_steps), "--landmark-rounds",
-            str(a.landmark_rounds), "--landmark-loss", a.landmark_loss,
-            "--flops-archs", str(a.flops_archs),
+            self.python[side],
+            str(Path(__file__).resolve()),
+            "--worker",
+            side,
+            "--task",
+            task,
+            "--setting",
+            setting,
+            "--archs",
+            str(self.archs_path),
+            "--threads",
+            str(a.threads),
+            "--steps",
+            str(a.steps),
+            "--warmup",
+            str(a.warmup),
+            "--eval-archs",
+            str(a.eval_archs),
+            "--eval-images",
+            str(a.eval_images),
+            "--landmark-steps",
+            str(a.landmark_steps),
+            "--landmark-rounds",
+            str(a.landmark_rounds),
+            "--landmark-loss",
+            a.landmark_loss,
+            "--flops-archs",
+            str(a.flops_archs),
+            "--repeat-index",
+            str(repeat),
         ]
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads))
         started = time.perf_counter()
@@ -525,8 +604,10 @@ class Runner:
         result = json.loads(lines[-1][len(RESULT_TAG) :])
         result["process_seconds"] = time.perf_counter() - started
         if a.verbose:
-            print(f"  {side:9s} {task:8s} {setting:11s} {result['process_seconds']:6.1f} s",
-                  flush=True)
+            print(
+                f"  {side:9s} {task:8s} {setting:11s} {result['process_seconds']:6.1f} s",
+                flush=True,
+            )
         return result
 
 
@@ -560,57 +641,78 @@ def measure(args: argparse.Namespace, runner: Runner, settings: list[str]) -> di
         for setting in settings:
             for task in ("train", "eval"):
                 for side in sides:
-                    add(setting, f"{side}_{task}", runner(side, task, setting))
-            add(setting, "landmark", runner("ours", "landmark", setting))
-        add(settings[0], "conv", runner("ours", "conv", settings[0]))
+                    add(setting, f"{side}_{task}", runner(side, task, setting, repeat))
+            add(setting, "landmark", runner("ours", "landmark", setting, repeat))
+        add(settings[0], "conv", runner("ours", "conv", settings[0], repeat))
     return runs
 
 
-def summarize(runs: dict[str, dict[str, list]], flops: dict[str, dict], conv: list[dict],
-              profile: dict[str, Any] | None, args: argparse.Namespace) -> dict[str, Any]:
+def summarize(
+    runs: dict[str, dict[str, list]],
+    flops: dict[str, dict],
+    conv: list[dict],
+    profile: dict[str, Any] | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     from landmark_nas.config import RunConfig
 
     recommended_every = RunConfig().landmark_every
     conv_gflops = median([c["gflops"] for c in conv])
     out: dict[str, Any] = {
-        "train_speedup": {}, "eval_speedup": {}, "peak_memory_mib": {},
-        "landmark_overhead": {}, "landmark_overhead_by_k": {},
-        "train_images_per_s": {}, "eval_archs_per_min": {}, "peak_memory_detail_mib": {},
-        "flops_per_image": {}, "roofline": {},
+        "train_speedup": {},
+        "peak_memory_ratio": {},
+        "eval_speedup": {},
+        "peak_memory_mib": {},
+        "landmark_overhead": {},
+        "landmark_overhead_by_k": {},
+        "train_images_per_s": {},
+        "eval_archs_per_min": {},
+        "peak_memory_detail_mib": {},
+        "flops_per_image": {},
+        "roofline": {},
     }
     for setting, r in runs.items():
-        _, _, batch = parse_setting(setting)
         ours_ips = [x["images_per_s"] for x in r["ours_train"]]
         ref_ips = [x["images_per_s"] for x in r["reference_train"]]
         # Ratios are taken within a repeat (both ran under the same load), then the median.
-        out["train_speedup"][setting] = median([a / b for a, b in zip(ours_ips, ref_ips)])
+        out["train_speedup"][setting] = median(
+            [a / b for a, b in zip(ours_ips, ref_ips, strict=True)]
+        )
         ours_apm = [x["archs_per_min"] for x in r["ours_eval"]]
         ref_apm = [x["archs_per_min"] for x in r["reference_eval"]]
-        out["eval_speedup"][setting] = median([a / b for a, b in zip(ours_apm, ref_apm)])
+        out["eval_speedup"][setting] = median(
+            [a / b for a, b in zip(ours_apm, ref_apm, strict=True)]
+        )
         out["train_images_per_s"][setting] = {
-            "ours": median(ours_ips), "reference": median(ref_ips),
-            "ours_runs": ours_ips, "reference_runs": ref_ips,
+            "ours": median(ours_ips),
+            "reference": median(ref_ips),
+            "ours_runs": ours_ips,
+            "reference_runs": ref_ips,
         }
         out["eval_archs_per_min"][setting] = {
-            "ours": median(ours_apm), "reference": median(ref_apm),
-            "ours_runs": ours_apm, "reference_runs": ref_apm,
+            "ours": median(ours_apm),
+            "reference": median(ref_apm),
+            "ours_runs": ours_apm,
+            "reference_runs": ref_apm,
         }
-        memory = {
-            key: median([x["peak_rss_mib"] for x in r[key]])
-            for key in ("ours_train", "reference_train", "ours_eval", "reference_eval")
-        }
-        memory["baseline_ours"] = median([x["baseline_rss_mib"] for x in r["ours_train"]])
-        memory["baseline_reference"] = median(
-            [x["baseline_rss_mib"] for x in r["reference_train"]]
-        )
+        memory: dict[str, float] = {}
+        for key in ("ours_train", "reference_train", "ours_eval", "reference_eval"):
+            memory[key] = median([x["peak_rss_mib"] for x in r[key]])
+            # What the measurement itself added on top of the interpreter and libraries.
+            memory[f"{key}_above_imports"] = median(
+                [x["peak_rss_mib"] - x["baseline_rss_mib"] for x in r[key]]
+            )
         out["peak_memory_mib"][setting] = memory["ours_train"]
+        out["peak_memory_ratio"][setting] = memory["ours_train"] / memory["reference_train"]
         out["peak_memory_detail_mib"][setting] = memory
         by_k: dict[str, float] = {}
         for every in LANDMARK_EVERY:
-            by_k[f"k{every}"] = median([
-                x["seconds_per_step"][f"k{every}"] / x["seconds_per_step"]["off"]
-                for x in r["landmark"]
-            ])
+            by_k[f"k{every}"] = median(
+                [
+                    x["seconds_per_step"][f"k{every}"] / x["seconds_per_step"]["off"]
+                    for x in r["landmark"]
+                ]
+            )
         out["landmark_overhead_by_k"][setting] = by_k
         out["landmark_overhead"][setting] = by_k[f"k{recommended_every}"]
         ours_flops = flops[setting]["ours"]["flops_per_image"]
@@ -657,7 +759,22 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "load_average_start": os.getloadavg(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
     }
+
+
+def warn_if_busy(threads: int) -> None:
+    """Say so when other processes already use the cores the workers' threads need."""
+    cores = len(os.sched_getaffinity(0))
+    load = os.getloadavg()[0]
+    if threads > 1 and load + threads > cores + 0.5:
+        print(
+            f"warning: load average {load:.1f} on {cores} cores; with {threads} threads per worker "
+            "OpenMP threads wait for each other at every op and throughput can drop tenfold "
+            "or more. Ratios stay comparable only roughly; --threads 1 is steadier on a "
+            "shared machine (see docs/performance.md).",
+            flush=True,
+        )
 
 
 def print_table(summary: dict[str, Any]) -> None:
@@ -667,18 +784,27 @@ def print_table(summary: dict[str, Any]) -> None:
         evals = summary["eval_archs_per_min"][setting]
         memory = summary["peak_memory_detail_mib"][setting]
         rows = [
-            ("train images/s", train["ours"], train["reference"],
-             summary["train_speedup"][setting]),
-            ("eval archs/min", evals["ours"], evals["reference"],
-             summary["eval_speedup"][setting]),
-            ("train peak RSS (MiB)", memory["ours_train"], memory["reference_train"],
-             memory["ours_train"] / memory["reference_train"]),
-            ("eval peak RSS (MiB)", memory["ours_eval"], memory["reference_eval"],
-             memory["ours_eval"] / memory["reference_eval"]),
+            (
+                "train images/s",
+                train["ours"],
+                train["reference"],
+                summary["train_speedup"][setting],
+            ),
+            ("eval archs/min", evals["ours"], evals["reference"], summary["eval_speedup"][setting]),
         ]
+        for task in ("train", "eval"):
+            for suffix, label in (("", "peak RSS (MiB)"), ("_above_imports", "RSS above imports")):
+                ours, ref = memory[f"ours_{task}{suffix}"], memory[f"reference_{task}{suffix}"]
+                rows.append((f"{task} {label}", ours, ref, ours / ref))
         flops = summary["flops_per_image"][setting]
-        rows.append(("forward MFLOPs/image", flops["ours"] / 1e6, flops["reference"] / 1e6,
-                     flops["ours"] / flops["reference"]))
+        rows.append(
+            (
+                "forward MFLOPs/image",
+                flops["ours"] / 1e6,
+                flops["reference"] / 1e6,
+                flops["ours"] / flops["reference"],
+            )
+        )
         for index, (name, ours, ref, ratio) in enumerate(rows):
             label = setting if index == 0 else ""
             print(f"{label:11s}  {name:28s} {ours:10.1f} {ref:10.1f} {ratio:9.2f}")
@@ -689,17 +815,23 @@ def print_table(summary: dict[str, Any]) -> None:
         print(f"  {setting:11s}  {cells}")
     print()
     conv = summary["conv_gflops"]
-    print(f"large 3x3 convolution: {conv['gflops']:.1f} GFLOP/s "
-          f"(NHWC {conv['nhwc']:.1f}, NCHW {conv['nchw']:.1f})")
+    print(
+        f"large 3x3 convolution: {conv['gflops']:.1f} GFLOP/s "
+        f"(NHWC {conv['nhwc']:.1f}, NCHW {conv['nchw']:.1f})"
+    )
     for setting, roof in summary["roofline"].items():
-        print(f"  {setting:11s}  roofline bound {roof['bound_images_per_s']:7.1f} images/s; "
-              f"ours at {100 * roof['ours_fraction_of_bound']:.0f} %, reference at "
-              f"{100 * roof['reference_fraction_of_bound']:.0f} % of its own bound")
+        print(
+            f"  {setting:11s}  roofline bound {roof['bound_images_per_s']:7.1f} images/s; "
+            f"ours at {100 * roof['ours_fraction_of_bound']:.0f} %, reference at "
+            f"{100 * roof['reference_fraction_of_bound']:.0f} % of its own bound"
+        )
     if "profile" in summary:
         p = summary["profile"]
-        print(f"\nprofile of one step at {PROFILE_SETTING}: {p['profiled_step_seconds']:.2f} s, "
-              f"{p['op_self_seconds']:.2f} s inside {p['op_calls']} op calls, "
-              f"{p['allocations']} allocations ({p['allocated_mib']:.0f} MiB)")
+        print(
+            f"\nprofile of one step at {PROFILE_SETTING}: {p['profiled_step_seconds']:.2f} s, "
+            f"{p['op_self_seconds']:.2f} s inside {p['op_calls']} op calls, "
+            f"{p['allocation_calls']} allocating calls ({p['allocated_mib']:.0f} MiB)"
+        )
 
 
 def run_parent(args: argparse.Namespace) -> None:
@@ -712,6 +844,7 @@ def run_parent(args: argparse.Namespace) -> None:
             "  python3 -m venv .venv-bench && .venv-bench/bin/pip install torch==2.13.0 numpy"
             " && .venv-bench/bin/pip install --no-deps xautodl"
         )
+    warn_if_busy(args.threads)
     wall_started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         archs_path = Path(folder) / "archs.json"
@@ -721,8 +854,7 @@ def run_parent(args: argparse.Namespace) -> None:
         info = machine_info(args)
         runs = measure(args, runner, settings)
         flops = {
-            s: {side: runner(side, "flops", s) for side in ("ours", "reference")}
-            for s in settings
+            s: {side: runner(side, "flops", s) for side in ("ours", "reference")} for s in settings
         }
         profile = runner("ours", "profile", PROFILE_SETTING) if not args.no_profile else None
     conv = runs[settings[0]].pop("conv")
@@ -746,8 +878,11 @@ def run_parent(args: argparse.Namespace) -> None:
             "# torch.profiler, ops sorted by self CPU time. Written by benchmarks/speed.py.\n"
         )
         Path(args.profile_out).write_text(header + profile["table"] + "\n")
-    print(f"\nwrote {args.json_out}" + (f" and {args.profile_out}" if profile else "")
-          + f" in {summary['wall_seconds']:.0f} s")
+    print(
+        f"\nwrote {args.json_out}"
+        + (f" and {args.profile_out}" if profile else "")
+        + f" in {summary['wall_seconds']:.0f} s"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -756,46 +891,100 @@ def build_parser() -> argparse.ArgumentParser:
         "next to the xautodl reference, with landmark-regularizer overhead and a roofline.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="repeats of every measurement; the summary reports medians")
-    parser.add_argument("--steps", type=int, default=8,
-                        help="timed training steps per throughput measurement")
-    parser.add_argument("--warmup", type=int, default=2,
-                        help="untimed training steps before each throughput measurement")
-    parser.add_argument("--settings", default=DEFAULT_SETTINGS,
-                        help="comma-separated settings C<channels>-N<cells per stage>-b<batch>")
-    parser.add_argument("--threads", type=int, default=2,
-                        help="torch intra-op threads in every worker (both sides)")
-    parser.add_argument("--eval-archs", type=int, default=10,
-                        help="architectures scored per evaluation measurement")
-    parser.add_argument("--eval-images", type=int, default=256,
-                        help="images each architecture is scored on (in batches of the setting)")
-    parser.add_argument("--landmark-steps", type=int, default=4,
-                        help="steps per block in the landmark overhead measurement "
-                        "(a multiple of 4 so every k in 1, 2, 4 regularizes whole blocks)")
-    parser.add_argument("--landmark-rounds", type=int, default=1,
-                        help="blocks per variant in each landmark overhead measurement")
-    parser.add_argument("--landmark-loss", default="softplus",
-                        help="ranking loss of the regularizer; softplus always back-propagates "
-                        "(the upper bound), hinge skips the backward when a pair is ordered")
-    parser.add_argument("--flops-archs", type=int, default=100,
-                        help="sampled architectures the FLOPs per image are averaged over")
-    parser.add_argument("--reference-python", type=Path, default=ROOT / ".venv-bench/bin/python",
-                        help="interpreter of the virtual environment holding xautodl")
-    parser.add_argument("--json-out", type=Path, default=Path("docs/performance.json"),
-                        help="where the summary is written as JSON")
-    parser.add_argument("--profile-out", type=Path, default=Path("docs/profile.txt"),
-                        help="where the profile table of one training step is written")
-    parser.add_argument("--no-profile", action="store_true",
-                        help="skip the profiled training step")
-    parser.add_argument("--verbose", action="store_true",
-                        help="print each worker process as it finishes")
-    parser.add_argument("--worker", choices=("ours", "reference"),
-                        help="internal: run one measurement in this process and print JSON")
-    parser.add_argument("--task", choices=sorted({task for _, task in WORKERS}),
-                        help="internal: the measurement a worker runs")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="repeats of every measurement; the summary reports medians",
+    )
+    parser.add_argument(
+        "--steps", type=int, default=8, help="timed training steps per throughput measurement"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="untimed training steps before each throughput measurement",
+    )
+    parser.add_argument(
+        "--settings",
+        default=DEFAULT_SETTINGS,
+        help="comma-separated settings C<channels>-N<cells per stage>-b<batch>",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch intra-op threads in every worker (both sides)"
+    )
+    parser.add_argument(
+        "--eval-archs", type=int, default=10, help="architectures scored per evaluation measurement"
+    )
+    parser.add_argument(
+        "--eval-images",
+        type=int,
+        default=256,
+        help="images each architecture is scored on (in batches of the setting)",
+    )
+    parser.add_argument(
+        "--landmark-steps",
+        type=int,
+        default=8,
+        help="steps per block in the landmark overhead measurement "
+        "(a multiple of 4 so every k in 1, 2, 4 regularizes whole blocks)",
+    )
+    parser.add_argument(
+        "--landmark-rounds",
+        type=int,
+        default=1,
+        help="blocks per variant in each landmark overhead measurement",
+    )
+    parser.add_argument(
+        "--landmark-loss",
+        default="softplus",
+        help="ranking loss of the regularizer; softplus always back-propagates "
+        "(the upper bound), hinge skips the backward when a pair is ordered",
+    )
+    parser.add_argument(
+        "--flops-archs",
+        type=int,
+        default=100,
+        help="sampled architectures the FLOPs per image are averaged over",
+    )
+    parser.add_argument(
+        "--reference-python",
+        type=Path,
+        default=ROOT / ".venv-bench/bin/python",
+        help="interpreter of the virtual environment holding xautodl",
+    )
+    parser.add_argument(
+        "--json-out",
+        type=Path,
+        default=Path("docs/performance.json"),
+        help="where the summary is written as JSON",
+    )
+    parser.add_argument(
+        "--profile-out",
+        type=Path,
+        default=Path("docs/profile.txt"),
+        help="where the profile table of one training step is written",
+    )
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiled training step")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print each worker process as it finishes"
+    )
+    parser.add_argument(
+        "--worker",
+        choices=("ours", "reference"),
+        help="internal: run one measurement in this process and print JSON",
+    )
+    parser.add_argument(
+        "--task",
+        choices=sorted({task for _, task in WORKERS}),
+        help="internal: the measurement a worker runs",
+    )
     parser.add_argument("--setting", help="internal: the worker's setting")
     parser.add_argument("--archs", help="internal: JSON file of the shared architecture list")
+    parser.add_argument(
+        "--repeat-index", type=int, default=0, help="internal: which repeat a worker belongs to"
+    )
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Reject impossible values with a message naming the field."""
+        self._validate_names()
         positive = [
             "channels",
             "cells_per_stage",
@@ -184,6 +186,41 @@ class RunConfig:
             )
         return self
 
+    def _validate_names(self) -> None:
+        """Names looked up in a registry or a fixed list, checked before any work starts."""
+        import landmark_nas.benchmarks  # noqa: F401  (fill the registries)
+        import landmark_nas.data  # noqa: F401
+        import landmark_nas.landmarks  # noqa: F401
+        import landmark_nas.search  # noqa: F401
+        import landmark_nas.spaces  # noqa: F401
+        import landmark_nas.training  # noqa: F401
+        from landmark_nas import registry
+        from landmark_nas.benchmarks.base import DATASETS as BENCHMARK_DATASETS
+        from landmark_nas.landmarks.selection import SELECTIONS
+        from landmark_nas.supernet.nb201 import BN_MODES
+
+        lookups = {
+            "search_space": registry.SEARCH_SPACES.names(),
+            "dataset": registry.DATASETS.names(),
+            "sampler": registry.SAMPLERS.names(),
+            "landmark_loss": registry.RANKING_LOSSES.names(),
+            "landmark_schedule": registry.LAMBDA_SCHEDULES.names(),
+            "search_strategy": registry.SEARCH_STRATEGIES.names(),
+            "benchmark_format": ["auto", *registry.BENCHMARKS.names()],
+            "benchmark_dataset": list(BENCHMARK_DATASETS),
+            "landmark_selection": list(SELECTIONS),
+            "bn_mode": list(BN_MODES),
+        }
+        for name, choices in lookups.items():
+            if getattr(self, name) not in choices:
+                raise ConfigError(
+                    f"{name}={getattr(self, name)!r} is unknown (choose from: {_choices(choices)})"
+                )
+
+
+def _choices(names: list[str]) -> str:
+    return ", ".join(names)
+
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML or JSON file; unknown keys are an error naming the key."""
@@ -209,13 +246,19 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def _check_types(path: Path, values: dict[str, Any]) -> None:
-    defaults = RunConfig()
+    """Each value must match its field's annotation (``None`` where the field allows it)."""
+    hints = typing.get_type_hints(RunConfig)
     for key, value in values.items():
-        default = getattr(defaults, key)
-        if value is None or default is None:
+        allowed = typing.get_args(hints[key]) or (hints[key],)
+        allowed = tuple(typing.get_origin(t) or t for t in allowed)
+        if value is None and type(None) in allowed:
             continue
-        expected = type(default)
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            continue
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(f"{path}: field {key!r} = {value!r} should be {expected.__name__}")
+        if isinstance(value, bool) and bool not in allowed:
+            ok = False
+        elif isinstance(value, int) and float in allowed:
+            ok = True
+        else:
+            ok = isinstance(value, allowed)
+        if not ok:
+            names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
+            raise ConfigError(f"{path}: field {key!r} = {value!r} should be {names}")

@@ -117,9 +117,10 @@ def run_one(
             logger.info("%s already finished; reading it", run_dir)
             return summary
     run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = SPOSTrainer(experiment, config, run_dir, progress)
+    trainer.try_resume()  # refuses a folder of another configuration before touching it
     write_json(run_dir / "config.json", {"config": config.to_dict(), "versions": versions()})
     logger.info("run %s (%s, seed %d): %s", run_dir, variant, config.seed, config.to_dict())
-    trainer = SPOSTrainer(experiment, config, run_dir, progress)
     result = trainer.train()
     started = time.perf_counter()
     picked = search_supernet(trainer, config, progress) if search else None

@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from landmark_nas.cli import commands
 from landmark_nas.spaces.nb201 import parse_arch
+from landmark_nas.training.spos import SPOSTrainer
 from tests.helpers import (
     ARCH_1,
     cached_cifar10,
@@ -22,28 +25,11 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.integration
 
-TINY = [
-    "--train-images",
-    "256",
-    "--batch-size",
-    "32",
-    "--epochs",
-    "2",
-    "--channels",
-    "4",
-    "--ranking-archs",
-    "10",
-    "--ranking-images",
-    "128",
-    "--landmark-images",
-    "256",
-    "--landmark-count",
-    "5",
-    "--eval-batch-size",
-    "128",
-    "--threads",
-    "1",
-]
+TINY = (
+    "--train-images 256 --batch-size 32 --epochs 2 --channels 4 --ranking-archs 10 "
+    "--ranking-images 128 --landmark-images 256 --landmark-count 5 --eval-batch-size 128 "
+    "--threads 1"
+).split()
 # A small search budget for compare; train reads it too but has no search to run.
 TINY_FILE = "search_images: 64\nsearch_population: 4\nsearch_sample: 2\nsearch_cycles: 4\n"
 
@@ -354,6 +340,38 @@ def test_search_prints_a_picked_architecture(
     assert any(
         r.levelname == "WARNING" and "search_images" in r.getMessage() for r in caplog.records
     )
+
+
+def test_ctrl_c_exits_130_and_the_same_command_finishes_the_run(
+    trained, benchmark_csv, cifar10_dir, tmp_path, capsys, monkeypatch, reuse_cifar10
+):
+    out = tmp_path / "run"
+    args = ["train", "--data", cifar10_dir, "--benchmark", benchmark_csv, *TINY, "--out", out]
+    original = SPOSTrainer.train_step
+
+    def ctrl_c_after_step_6(self, step):
+        values = original(self, step)
+        if step == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+        return values
+
+    monkeypatch.setattr(SPOSTrainer, "train_step", ctrl_c_after_step_6)
+    code, _, err = run_cli(args, capsys)
+    assert code == 130
+    assert err.strip().splitlines() == [
+        f"landmark-nas: error: interrupted at step 7; checkpoint saved in {out}, "
+        "run the same command again to resume"
+    ]
+    assert not (out / "run.json").exists()
+
+    monkeypatch.setattr(SPOSTrainer, "train_step", original)
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    resumed = json.loads((out / "run.json").read_text())["history"]
+    uninterrupted = json.loads((trained / "run.json").read_text())["history"]
+    for record in resumed + uninterrupted:
+        record.pop("wall_seconds")
+    assert resumed == uninterrupted
 
 
 # ---------------------------------------------------------------- logging

@@ -187,17 +187,27 @@ def test_a_resumed_run_ends_with_the_model_and_rankings_of_an_uninterrupted_one(
     assert_same_weights(load(resumed_dir / SUPERNET)["model"], load(run_dir / SUPERNET)["model"])
 
 
-@pytest.mark.xfail(
-    reason="BUG: training/spos.py keeps the recent training losses ('running') outside the "
-    "checkpoint, so after a resume history[*]['train_loss'] averages fewer steps and differs",
-    strict=True,
-)
 def test_a_resumed_run_reports_the_training_loss_of_an_uninterrupted_one(finished, resumed):
     _, summary = finished
     _, resumed_summary, _ = resumed
     assert [r["train_loss"] for r in resumed_summary["history"]] == [
         r["train_loss"] for r in summary["history"]
     ]
+
+
+@pytest.mark.xfail(
+    reason="BUG: training/spos.py try_resume reads state['recent_losses'], a key that "
+    "checkpoints written before commit d1b23381 lack: resuming one raises KeyError",
+    strict=True,
+)
+def test_a_checkpoint_without_recent_losses_still_resumes(
+    finished, tiny_config, tiny_experiment, tmp_path
+):
+    state = load(finished[0] / CHECKPOINT)
+    state.pop("recent_losses", None)
+    torch.save(state, tmp_path / CHECKPOINT)
+    trainer = SPOSTrainer(tiny_experiment, tiny_config, tmp_path)
+    assert trainer.try_resume() and trainer.step == 16
 
 
 def test_resuming_a_folder_with_another_configuration_is_a_config_error(

@@ -22,6 +22,13 @@ from landmark_nas.spaces.base import SearchSpace
 
 logger = logging.getLogger(__name__)
 
+# The official API's spelling of each dataset name.
+API_DATASET_NAMES = {
+    "cifar10": "cifar10",
+    "cifar100": "cifar100",
+    "imagenet16-120": "ImageNet16-120",
+}
+
 
 def _open_api(path: Path) -> Any:
     """An API object for ``path`` from whichever official package is installed."""
@@ -58,6 +65,6 @@ def read_official_benchmark(path: Path, space: SearchSpace, dataset: str = "cifa
             archs.append(space.parse(api.arch(index)))
         except ArchitectureError as error:
             raise DataError(f"{path}: architecture {index}: {error}") from None
-        info = api.get_more_info(index, dataset, hp="200", is_random=False)
+        info = api.get_more_info(index, API_DATASET_NAMES[dataset], hp="200", is_random=False)
         accuracy.append(float(info["test-accuracy"]))
     return Benchmark(space, archs, np.array(accuracy), path, dataset)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +49,26 @@ def tqdm_progress(description: str, total: int, initial: int = 0):
     )
 
 
-def _log_to_file(out: Path) -> None:
+@contextlib.contextmanager
+def _run_log(out: Path) -> Iterator[None]:
+    """Log everything at INFO into ``out/run.log`` while the command runs."""
     out.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(out / "run.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
-    root.addHandler(handler)
-    if root.level > logging.INFO:
+    previous = root.level
+    if previous > logging.INFO:
         for existing in root.handlers:
-            if existing is not handler:
-                existing.setLevel(root.level)
+            existing.setLevel(max(existing.level, previous))
         root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(previous)
 
 
 def _parse_list(text: str, name: str, kind=str) -> list:
@@ -79,7 +89,11 @@ def run_compare(args: argparse.Namespace) -> int:
     variants = _parse_list(args.variants, "variants")
     base = config_from_args(args, use_landmarks=True)
     out = Path(args.out)
-    _log_to_file(out)
+    with _run_log(out):
+        return _compare(args, base, seeds, variants, out)
+
+
+def _compare(args, base: RunConfig, seeds: list[int], variants: list[str], out: Path) -> int:
     set_threads(base.threads)
     logger.info("compare: seeds %s, variants %s, versions %s", seeds, variants, versions())
     experiment = build_experiment(base)
@@ -163,11 +177,16 @@ def compare_report(
 def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     out = Path(args.out)
-    _log_to_file(out)
-    set_threads(config.threads)
-    experiment = build_experiment(config)
-    variant = "landmarks" if config.use_landmarks else "spos"
-    summary = run_one(experiment, config, out, variant, tqdm_progress, search=False)
+    with _run_log(out):
+        set_threads(config.threads)
+        experiment = build_experiment(config)
+        variant = "landmarks" if config.use_landmarks else "spos"
+        summary = run_one(experiment, config, out, variant, tqdm_progress, search=False)
+    _print_train(summary, out)
+    return 0
+
+
+def _print_train(summary: dict[str, Any], out: Path) -> None:
     final = summary["final"]
     rows = [
         [

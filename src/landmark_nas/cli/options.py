@@ -122,4 +122,4 @@ def config_from_args(args: argparse.Namespace, **forced: Any) -> RunConfig:
         config = config.updated(**load_config_file(args.config))
     names = set(RunConfig.field_names())
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    return config.updated(**given, **forced).validate()
+    return config.updated(**{**given, **forced}).validate()

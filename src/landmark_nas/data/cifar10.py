@@ -48,6 +48,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             batch = pickle.load(handle, encoding="bytes")
     except (pickle.UnpicklingError, EOFError, ValueError, OSError) as error:
         raise DataError(f"{path}: unreadable or truncated pickle ({error})") from None
+    if not isinstance(batch, dict):
+        raise DataError(f"{path}: expected a pickled dict, found {type(batch).__name__}")
     batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
     for key in ("data", "labels"):
         if key not in batch:

@@ -43,6 +43,8 @@ class LandmarkRegularizer:
             raise ConfigError("landmarks and their accuracies differ in length")
         if len(landmarks) < 2:
             raise ConfigError(f"need at least 2 landmarks, got {len(landmarks)}")
+        if len(set(accuracy)) < 2:
+            raise ConfigError("all landmarks have the same accuracy: no pair can be ranked")
         if every < 1 or pairs_per_step < 1:
             raise ConfigError("landmark_every and landmark_pairs must be at least 1")
         self.landmarks = list(landmarks)

@@ -49,6 +49,7 @@ class LambdaSchedule:
     def __call__(self, step: int) -> float:
         if step < self.warmup_steps:
             return 0.0
-        span = max(1, self.total_steps - 1 - self.warmup_steps)
-        progress = min(1.0, (step - self.warmup_steps) / span)
+        # The first regularized step is 1/span of the way and the last step reaches 1.
+        span = self.total_steps - self.warmup_steps
+        progress = min(1.0, (step - self.warmup_steps + 1) / span)
         return self.final * LAMBDA_SCHEDULES.get(self.shape)(progress)

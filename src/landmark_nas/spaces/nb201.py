@@ -78,9 +78,10 @@ def format_arch(arch: Arch) -> str:
 def canonical_arch(arch: Arch) -> str:
     """A string equal for cells that compute the same function.
 
-    Each node is written as the sorted sum of its incoming terms: a ``none`` edge is
-    the zero ``#``, a skip edge is its source node's expression unchanged, and any
-    other op wraps it as ``(source)@op``. This reproduces the benchmark's
+    Each node is written as the sorted sum of its incoming terms: a ``none`` edge, or
+    any edge out of a node that is exactly zero, is the zero ``#``; a skip edge is
+    its source node's expression unchanged, and any other op wraps it as
+    ``(source)@op``. This reproduces the benchmark's
     ``UniqueString`` column for all 15,625 cells (6,466 classes).
     """
     expression = {0: "0"}
@@ -88,7 +89,7 @@ def canonical_arch(arch: Arch) -> str:
         terms = []
         for source in range(target):
             op = arch[edge_index(source, target)]
-            if op == NONE:
+            if op == NONE or expression[source] == "#":
                 terms.append("#")
             elif op == SKIP:
                 terms.append(expression[source])

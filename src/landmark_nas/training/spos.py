@@ -185,6 +185,7 @@ class SPOSTrainer:
         self.wall_seconds = 0.0
         self.history: list[dict[str, Any]] = []
         self.recent_losses: list[float] = []  # the last training losses, for logs and history
+        self._checked_resume = False
 
     # ------------------------------------------------------------------ state
     def _state(self) -> dict[str, Any]:
@@ -205,6 +206,7 @@ class SPOSTrainer:
 
     def try_resume(self) -> bool:
         """Load the run directory's checkpoint if there is one; True when resumed."""
+        self._checked_resume = True
         path = self.run_dir / CHECKPOINT
         if not path.is_file():
             return False
@@ -228,7 +230,7 @@ class SPOSTrainer:
         self.landmark_images = state["landmark_images"]
         self.wall_seconds = state["wall_seconds"]
         self.history = state["history"]
-        self.recent_losses = state["recent_losses"]
+        self.recent_losses = state.get("recent_losses", [])
         logger.info("resumed %s at step %d", self.run_dir, self.step)
         return True
 
@@ -257,7 +259,7 @@ class SPOSTrainer:
             )
             self.landmark_images += passes * len(landmark_y)
             self.images_seen += passes * len(landmark_y)
-            penalty_value = float(penalty)
+            penalty_value = penalty.detach().item()
             if penalty.requires_grad and penalty_value != 0.0:
                 penalty.backward()
         loss_value = loss.item()
@@ -315,7 +317,8 @@ class SPOSTrainer:
         """Train (or resume) to the configured number of steps, evaluating on the way."""
         config = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.try_resume()
+        if not self._checked_resume:
+            self.try_resume()
         total = config.total_steps()
         eval_every = config.eval_every_steps()
         checkpoint_every = config.checkpoint_every_steps()
