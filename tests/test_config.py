@@ -65,12 +65,6 @@ def test_forced_values_override_the_file(tmp_path):
     assert config_from_args(args, use_landmarks=True).use_landmarks is True
 
 
-@pytest.mark.xfail(
-    reason="BUG (latent): cli/options.py config_from_args passes the same key twice to "
-    "RunConfig.updated when a forced value is also given as an option (TypeError), although "
-    "its docstring says forced values win; no verb triggers it today",
-    strict=True,
-)
 def test_forced_values_override_options():
     args = build_parser().parse_args(["compare", "--lr", "0.1"])
     assert config_from_args(args, lr=0.2).lr == 0.2
@@ -96,12 +90,6 @@ def test_a_wrong_type_in_a_file_is_a_config_error_naming_the_field(tmp_path, tex
     assert str(path) in str(error.value)
 
 
-@pytest.mark.xfail(
-    reason="BUG: config.py _check_types skips every field whose default is None (steps, "
-    "landmark_warmup_epochs, landmark_batch_size, data, benchmark), so 'steps: ten' loads "
-    "and later fails with a TypeError traceback",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text", ["steps: ten\n", "landmark_warmup_epochs: soon\n", "landmark_batch_size: 1.5\n"]
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,8 +250,11 @@ def _check_types(path: Path, values: dict[str, Any]) -> None:
     """Each value must match its field's annotation (``None`` where the field allows it)."""
     hints = typing.get_type_hints(RunConfig)
     for key, value in values.items():
-        allowed = typing.get_args(hints[key]) or (hints[key],)
-        allowed = tuple(typing.get_origin(t) or t for t in allowed)
+        hint = hints[key]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        allowed = tuple(
+            typing.get_origin(t) or t for t in (typing.get_args(hint) if union else (hint,))
+        )
         if value is None and type(None) in allowed:
             continue
         if isinstance(value, bool) and bool not in allowed:

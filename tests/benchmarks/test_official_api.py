@@ -98,11 +98,6 @@ def test_official_reader_asks_for_cifar100(fake_nats, official_file, csv_rows):
     assert benchmark.accuracy[1] == float(csv_rows[1]["CIFAR100TestAccuracy200Epochs"])
 
 
-@pytest.mark.xfail(
-    reason="BUG: benchmarks/official_api.py passes 'imagenet16-120' to get_more_info; the "
-    "official API names the dataset 'ImageNet16-120'",
-    strict=True,
-)
 def test_official_reader_asks_for_imagenet_by_its_official_name(fake_nats, official_file, csv_rows):
     benchmark = load_benchmark(official_file, SPACE, "imagenet16-120")
     assert benchmark.accuracy[1] == float(csv_rows[1]["ImageNetTestAccuracy200Epochs"])

@@ -154,11 +154,6 @@ def test_a_pickle_without_labels_is_a_data_error(tmp_path):
         read_batch(path)
 
 
-@pytest.mark.xfail(
-    reason="BUG: data/cifar10.py read_batch calls batch.items() on whatever was unpickled; a "
-    "pickle that is not a dict raises AttributeError instead of DataError",
-    strict=True,
-)
 def test_a_pickle_of_the_wrong_kind_is_a_data_error(tmp_path):
     path = tmp_path / "data_batch_1"
     with open(path, "wb") as handle:

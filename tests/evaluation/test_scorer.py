@@ -24,11 +24,6 @@ def test_ranking_archs_exclude_the_landmark_classes(nb201_benchmark):
     assert not banned & set(keys)
 
 
-@pytest.mark.xfail(
-    reason="BUG: spaces/nb201.py canonical_arch splits benchmark classes, so the ranking set "
-    "holds several equivalent cells (1,714 distinct of 2,000) and cells equivalent to landmarks",
-    strict=True,
-)
 def test_ranking_archs_share_no_benchmark_class_with_landmarks(nb201_benchmark):
     unique = nb201_benchmark.table_canonical
     landmarks = select_landmarks(nb201_benchmark, 300, "random", seed=0)

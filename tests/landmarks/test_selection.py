@@ -61,11 +61,6 @@ def test_more_landmarks_than_architectures_is_a_config_error(nb201_benchmark):
         select_landmarks(nb201_benchmark, 100_000, "random", seed=0)
 
 
-@pytest.mark.xfail(
-    reason="BUG: spaces/nb201.py canonical_arch splits benchmark classes (7,930 instead of "
-    "6,466), so select_landmarks accepts 6,467 landmarks of which some are equivalent cells",
-    strict=True,
-)
 def test_more_landmarks_than_the_6466_distinct_cells_is_a_config_error(nb201_benchmark):
     with pytest.raises(ConfigError, match="6466"):
         select_landmarks(nb201_benchmark, 6_467, "random", seed=0)

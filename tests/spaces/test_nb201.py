@@ -111,7 +111,6 @@ def test_unknown_search_space_is_a_config_error_listing_the_choices():
 
 
 # ---------------------------------------------------------------- canonical form
-@pytest.mark.xfail(reason=CANONICAL_BUG, strict=True)
 def test_canonical_form_equals_the_benchmark_unique_string_for_every_row(csv_rows):
     wrong = [
         k
@@ -121,7 +120,6 @@ def test_canonical_form_equals_the_benchmark_unique_string_for_every_row(csv_row
     assert wrong == [], f"{len(wrong)} rows differ, first: {wrong[:5]}"
 
 
-@pytest.mark.xfail(reason=CANONICAL_BUG, strict=True)
 def test_canonical_form_gives_the_benchmarks_6466_classes(csv_rows):
     classes = {canonical_arch(parse_arch(row["ArchitectureString"])) for row in csv_rows}
     assert len({row["UniqueString"] for row in csv_rows}) == 6_466
@@ -158,7 +156,6 @@ def test_canonical_form_differs_for_cells_computing_different_functions():
     assert canonical_arch(arch_of({(0, 3): SKIP})) != canonical_arch(arch_of({}))
 
 
-@pytest.mark.xfail(reason=CANONICAL_BUG, strict=True)
 def test_an_op_on_a_zero_node_is_the_same_cell_as_no_edge():
     # Node 1 only has a 'none' input, so the conv 1 -> 3 sees zeros: both cells are x.
     dead_conv = arch_of({(0, 3): SKIP, (1, 3): CONV3})

@@ -195,11 +195,6 @@ def test_a_resumed_run_reports_the_training_loss_of_an_uninterrupted_one(finishe
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: training/spos.py try_resume reads state['recent_losses'], a key that "
-    "checkpoints written before commit d1b23381 lack: resuming one raises KeyError",
-    strict=True,
-)
 def test_a_checkpoint_without_recent_losses_still_resumes(
     finished, tiny_config, tiny_experiment, tmp_path
 ):
@@ -232,11 +227,6 @@ def test_execution_settings_may_change_on_resume(finished, tiny_config, tiny_exp
     assert trainer.step == 16
 
 
-@pytest.mark.xfail(
-    reason="BUG: runs.py run_one writes config.json before SPOSTrainer rejects the folder's "
-    "checkpoint, so a refused resume overwrites the description of the run on disk",
-    strict=True,
-)
 def test_a_refused_resume_leaves_the_run_folder_unchanged(
     finished, tiny_config, tiny_experiment, tmp_path
 ):
@@ -259,15 +249,15 @@ def test_spos_and_landmark_runs_are_identical_until_warm_up_ends(
     landmarks = SPOSTrainer(tiny_experiment, config, tmp_path / "landmarks")
     assert_same_weights(spos.model.state_dict(), landmarks.model.state_dict())
 
-    for step in range(warmup + 1):  # lambda is still 0 at the warm-up step itself
+    for step in range(warmup):  # lambda is 0 during warm-up
         a = spos.train_step(step)
         b = landmarks.train_step(step)
         assert a["loss"] == b["loss"] and b["penalty"] == 0.0
     assert_same_weights(spos.model.state_dict(), landmarks.model.state_dict())
 
-    assert landmarks.regularizer.active(warmup + 1)
-    spos.train_step(warmup + 1)
-    values = landmarks.train_step(warmup + 1)
+    assert landmarks.regularizer.active(warmup)
+    spos.train_step(warmup)
+    values = landmarks.train_step(warmup)
     assert values["penalty"] > 0
     differs = [
         name
