@@ -26,7 +26,7 @@ Reference environment (never a dependency of the package)::
 
 Usage::
 
-    .venv/bin/python benchmarks/speed.py --repeats 3
+    .venv/bin/python benchmarks/speed.py --repeats 3 --threads 1   # shared machine: 1 thread
 """
 
 from __future__ import annotations
@@ -863,7 +863,9 @@ def run_parent(args: argparse.Namespace) -> None:
     summary["machine"] = info
     summary["command"] = " ".join([Path(sys.executable).name, *sys.argv])
     summary["options"] = {
-        k: v for k, v in vars(args).items() if k not in ("worker", "task", "setting", "archs")
+        k: v
+        for k, v in vars(args).items()
+        if k not in ("worker", "task", "setting", "archs", "repeat_index")
     }
     summary["options"]["reference_python"] = str(args.reference_python)
     summary["options"]["json_out"] = str(args.json_out)

@@ -65,8 +65,8 @@ class AvgPool3x3(nn.Module):
 
     Computed as a depthwise convolution with a ones kernel (the 3x3 window sum) times
     the reciprocal of each pixel's in-bounds window size. Equal to ``F.avg_pool2d(x,
-    3, 1, 1, count_include_pad=False)`` up to rounding, and 2-4x faster on CPU in
-    either memory layout, forward and backward.
+    3, 1, 1, count_include_pad=False)`` up to rounding and faster on CPU, forward plus
+    backward: about 4x at 32x32 and 1.4x at 8x8 in NHWC, 6-10x in NCHW.
     """
 
     def __init__(self, channels: int) -> None:
