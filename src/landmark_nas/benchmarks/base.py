@@ -12,6 +12,16 @@ from landmark_nas.spaces.base import Arch, SearchSpace
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 
 
+def check_source(path: Path, dataset: str) -> None:
+    """Fail with a one-line message unless ``path`` exists and ``dataset`` is known."""
+    if dataset not in DATASETS:
+        raise DataError(
+            f"unknown benchmark dataset {dataset!r} (choose from: {', '.join(DATASETS)})"
+        )
+    if not path.exists():
+        raise DataError(f"benchmark file {path} does not exist")
+
+
 class Benchmark:
     """Stand-alone test accuracy (percent) of every architecture of a search space.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from landmark_nas.benchmarks.base import DATASETS, Benchmark
+from landmark_nas.benchmarks.base import Benchmark, check_source
 from landmark_nas.errors import ArchitectureError, DataError
 from landmark_nas.registry import BENCHMARKS
 from landmark_nas.spaces.base import SearchSpace
@@ -30,12 +30,9 @@ CANONICAL_COLUMN = "UniqueString"
 @BENCHMARKS.register("csv")
 def read_csv_benchmark(path: Path, space: SearchSpace, dataset: str = "cifar10") -> Benchmark:
     """Read a CSV table; every problem names the file, row and column."""
-    if dataset not in ACCURACY_COLUMNS:
-        raise DataError(
-            f"unknown benchmark dataset {dataset!r} (choose from: {', '.join(DATASETS)})"
-        )
+    check_source(path, dataset)
     if not path.is_file():
-        raise DataError(f"benchmark file {path} does not exist")
+        raise DataError(f"benchmark file {path} is not a file")
     column = ACCURACY_COLUMNS[dataset]
     archs, accuracy, canonical = [], [], []
     with open(path, newline="") as handle:

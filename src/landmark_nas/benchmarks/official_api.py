@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from landmark_nas.benchmarks.base import DATASETS, Benchmark
+from landmark_nas.benchmarks.base import Benchmark, check_source
 from landmark_nas.errors import ArchitectureError, DataError
 from landmark_nas.registry import BENCHMARKS
 from landmark_nas.spaces.base import SearchSpace
@@ -51,12 +51,7 @@ def _open_api(path: Path) -> Any:
 @BENCHMARKS.register("nats")
 def read_official_benchmark(path: Path, space: SearchSpace, dataset: str = "cifar10") -> Benchmark:
     """Query every architecture's 200-epoch test accuracy on ``dataset``."""
-    if dataset not in DATASETS:
-        raise DataError(
-            f"unknown benchmark dataset {dataset!r} (choose from: {', '.join(DATASETS)})"
-        )
-    if not path.exists():
-        raise DataError(f"benchmark file {path} does not exist")
+    check_source(path, dataset)
     api = _open_api(path)
     logger.info("reading %d architectures from %s through %s", len(api), path, type(api).__name__)
     archs, accuracy = [], []

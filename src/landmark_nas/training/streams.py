@@ -31,7 +31,20 @@ def step_rng(seed: int, index: int, stream: Stream) -> np.random.Generator:
     return np.random.default_rng([seed, index, int(stream)])
 
 
-class TrainStream:
+class _IndexedImages:
+    """The images of ``indices`` copied out of a dataset, batched by step number."""
+
+    def __init__(
+        self, dataset: ImageDataset, indices: np.ndarray, batch_size: int, seed: int
+    ) -> None:
+        self.images = dataset.images[torch.from_numpy(indices)]
+        self.labels = dataset.labels[torch.from_numpy(indices)]
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.seed = seed
+
+
+class TrainStream(_IndexedImages):
     """Shuffled, augmented weight-training batches; the last partial batch is dropped."""
 
     def __init__(
@@ -42,11 +55,7 @@ class TrainStream:
         seed: int,
         use_augment: bool = True,
     ) -> None:
-        self.images = dataset.images[torch.from_numpy(indices)]
-        self.labels = dataset.labels[torch.from_numpy(indices)]
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.seed = seed
+        super().__init__(dataset, indices, batch_size, seed)
         self.use_augment = use_augment
         self.steps_per_epoch = len(indices) // batch_size
         self._epoch = -1
@@ -66,17 +75,8 @@ class TrainStream:
         return images, self.labels[chosen]
 
 
-class LandmarkStream:
+class LandmarkStream(_IndexedImages):
     """Held-out landmark batches, drawn without augmentation from the landmark images."""
-
-    def __init__(
-        self, dataset: ImageDataset, indices: np.ndarray, batch_size: int, seed: int
-    ) -> None:
-        self.images = dataset.images[torch.from_numpy(indices)]
-        self.labels = dataset.labels[torch.from_numpy(indices)]
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.seed = seed
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = step_rng(self.seed, step, Stream.LANDMARK_BATCH)
