@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -40,8 +41,10 @@ def ranking_metrics(
     truth = np.asarray(truth, dtype=np.float64)
     if scores.shape != truth.shape or scores.ndim != 1 or len(scores) < 2:
         raise ValueError("scores and truth must be 1-D arrays of the same length >= 2")
-    tau = stats.kendalltau(scores, truth).statistic
-    rho = stats.spearmanr(scores, truth).statistic
+    with warnings.catch_warnings():  # constant input: reported as 0 below, not as a warning
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        tau = stats.kendalltau(scores, truth).statistic
+        rho = stats.spearmanr(scores, truth).statistic
     return RankingMetrics(
         kendall_tau=0.0 if math.isnan(tau) else float(tau),
         spearman_rho=0.0 if math.isnan(rho) else float(rho),
