@@ -11,6 +11,8 @@ def format_table(
 ) -> str:
     """Columns padded to their widest cell; ``markdown`` adds pipes and a rule."""
     cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    if markdown:  # architecture strings contain pipes, which would split a Markdown cell
+        cells = [[cell.replace("|", "\\|") for cell in row] for row in cells]
     widths = [max(len(row[k]) for row in cells) for k in range(len(headers))]
     lines = []
     for number, row in enumerate(cells):
