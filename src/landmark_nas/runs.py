@@ -113,7 +113,7 @@ def run_one(
     finished = run_dir / RUN_FILE
     if finished.is_file():
         summary = json.loads(finished.read_text())
-        if summary.get("fingerprint") == fingerprint(config):
+        if fingerprint(summary.get("fingerprint", {})) == fingerprint(config):
             logger.info("%s already finished; reading it", run_dir)
             return summary
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -300,3 +300,15 @@ def test_training_needs_two_landmarks(tiny_config, tiny_experiment, tmp_path):
     experiment = dataclasses.replace(tiny_experiment, landmarks=tiny_experiment.landmarks[:1])
     with pytest.raises(ConfigError, match="landmark_count"):
         SPOSTrainer(experiment, tiny_config, tmp_path)
+
+
+def test_regularizer_settings_do_not_change_a_plain_spos_fingerprint():
+    from landmark_nas.config import RunConfig
+    from landmark_nas.training.spos import fingerprint
+
+    spos = RunConfig(use_landmarks=False)
+    assert fingerprint(spos) == fingerprint(spos.updated(landmark_batch_size=16, landmark_every=4))
+    assert fingerprint(spos) != fingerprint(spos.updated(landmark_seed=1))  # ranking set moves
+    landmarks = RunConfig(use_landmarks=True)
+    assert fingerprint(landmarks) != fingerprint(landmarks.updated(landmark_batch_size=16))
+    assert fingerprint(fingerprint(spos)) == fingerprint(spos)  # stored fingerprints compare

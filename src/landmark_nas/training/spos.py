@@ -63,9 +63,26 @@ class TrainResult:
     scores: ArchScores | None = None
 
 
-def fingerprint(config: RunConfig) -> dict[str, Any]:
-    values = config.to_dict()
-    return {k: v for k, v in values.items() if k not in EXECUTION_FIELDS}
+# Fields a run without the regularizer never reads (landmark_count, _selection and _seed
+# still matter: they decide which architectures are excluded from the ranking set).
+REGULARIZER_FIELDS = (
+    "landmark_pairs",
+    "landmark_lambda",
+    "landmark_loss",
+    "landmark_schedule",
+    "landmark_warmup_epochs",
+    "landmark_every",
+    "landmark_batch_size",
+)
+
+
+def fingerprint(config: RunConfig | dict[str, Any]) -> dict[str, Any]:
+    """The fields that determine what a run computes; equal fingerprints, equal runs."""
+    values = config.to_dict() if isinstance(config, RunConfig) else dict(config)
+    ignored = set(EXECUTION_FIELDS)
+    if not values.get("use_landmarks", True):
+        ignored |= set(REGULARIZER_FIELDS)
+    return {k: v for k, v in values.items() if k not in ignored}
 
 
 def cosine_lr(config: RunConfig, step: int) -> float:
