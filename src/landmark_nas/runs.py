@@ -72,10 +72,9 @@ def search_supernet(
     labels = experiment.ranking_labels[:count]
 
     def fitness(arch) -> float:
-        return float(trainer.score([arch], images, labels).accuracy[0])
+        return float(trainer.score([arch], images, labels, progress=silent).accuracy[0])
 
     bar = progress("search", config.search_population + config.search_cycles)
-    silent_trainer_progress, trainer.progress = trainer.progress, silent
     try:
         result = evolutionary_search(
             experiment.space,
@@ -87,7 +86,6 @@ def search_supernet(
             bar.update,
         )
     finally:
-        trainer.progress = silent_trainer_progress
         bar.close()
     benchmark = experiment.benchmark
     return {

@@ -30,6 +30,15 @@ def _pm(stats: dict[str, float] | None, digits: int = 3) -> str:
     return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
 
 
+def _metric_cells(acc: dict[str, Any], loss: dict[str, Any]) -> list[str]:
+    """tau, rho and P@top by accuracy, then the same by loss, as ``mean ± std``."""
+    return [
+        _pm(ranking[name], 2 if name == "precision_at_top" else 3)
+        for ranking in (acc, loss)
+        for name in ("kendall_tau", "spearman_rho", "precision_at_top")
+    ]
+
+
 def comparison_table(summary: dict[str, Any], markdown: bool = False) -> str:
     """One row per variant: ranking metrics by accuracy and by loss, pick, time."""
     headers = [
@@ -51,12 +60,7 @@ def comparison_table(summary: dict[str, Any], markdown: bool = False) -> str:
             [
                 variant,
                 acc["kendall_tau"]["n"],
-                _pm(acc["kendall_tau"]),
-                _pm(acc["spearman_rho"]),
-                _pm(acc["precision_at_top"], 2),
-                _pm(loss["kendall_tau"]),
-                _pm(loss["spearman_rho"]),
-                _pm(loss["precision_at_top"], 2),
+                *_metric_cells(acc, loss),
                 _pm(entry["picked_true_accuracy"], 2),
                 _pm(entry["train_seconds"], 0),
             ]
@@ -84,12 +88,7 @@ def paired_table(summary: dict[str, Any], markdown: bool = False) -> str:
         rows.append(
             [
                 variant,
-                _pm(acc["kendall_tau"]),
-                _pm(acc["spearman_rho"]),
-                _pm(acc["precision_at_top"], 2),
-                _pm(loss["kendall_tau"]),
-                _pm(loss["spearman_rho"]),
-                _pm(loss["precision_at_top"], 2),
+                *_metric_cells(acc, loss),
             ]
         )
     return format_table(headers, rows, markdown) if rows else ""

@@ -295,12 +295,15 @@ class SPOSTrainer:
         count = self.config.recalibration_batches
         return [self.train_stream.batch(k)[0] for k in range(count)]
 
-    def score(self, archs=None, images=None, labels=None) -> ArchScores:
-        """Super-net accuracy and loss of ``archs`` (default: the ranking set)."""
+    def score(self, archs=None, images=None, labels=None, progress=None) -> ArchScores:
+        """Super-net accuracy and loss of ``archs`` (default: the ranking set).
+
+        ``progress`` is a progress factory; by default the trainer's own.
+        """
         experiment = self.experiment
         recalibration = self.recalibration_batches if self.config.bn_mode == "recalibrate" else None
         archs = experiment.ranking_archs if archs is None else archs
-        bar = self.progress("ranking", len(archs))
+        bar = (progress or self.progress)("ranking", len(archs))
         try:
             return score_archs(
                 self.model,
