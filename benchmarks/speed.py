@@ -48,10 +48,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETTINGS = "C16-N5-b64,C8-N1-b64"
 PROFILE_SETTING = "C16-N5-b64"
 LANDMARK_EVERY = (1, 2, 4)
-# The recommended cheaper setting: every step, 8 held-out images per landmark batch
-# (docs/performance.md shows it keeps the ranking gain on real data).
-RECOMMENDED_LANDMARK_BATCH = 8
-RECOMMENDED = f"k1-b{RECOMMENDED_LANDMARK_BATCH}"
 NUM_CLASSES = 10
 SEED = 0
 RESULT_TAG = "RESULT "
@@ -64,6 +60,19 @@ def parse_setting(name: str) -> tuple[int, int, int]:
     if match is None:
         raise SystemExit(f"setting {name!r} must look like C16-N5-b64")
     return int(match[1]), int(match[2]), int(match[3])
+
+
+def recommended_variant() -> tuple[str, int]:
+    """The package's default regularizer setting: name and landmark batch size.
+
+    Every step, with ``RunConfig().landmark_batch_size`` held-out images per landmark
+    pass (docs/performance.md shows it keeps the ranking gain on real data).
+    """
+    from landmark_nas.config import RunConfig
+
+    defaults = RunConfig()
+    batch = defaults.landmark_batch_size
+    return f"k{defaults.landmark_every}-b{batch}", batch
 
 
 def synthetic_batch(batch: int, seed: int):
@@ -173,7 +182,7 @@ class Ours:
         arch = self.arch(step)
         self.optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(self.model(images, arch), labels)
-        loss.backward()
+        objective = loss
         if regularizer is not None and regularizer.active(step):
             landmark_x, landmark_y = landmark_batch
             penalty, _ = regularizer.penalty(
@@ -182,7 +191,8 @@ class Ours:
                 step_rng(SEED, step, Stream.PAIRS),
             )
             if penalty.requires_grad and float(penalty) != 0.0:
-                penalty.backward()
+                objective = loss + penalty
+        objective.backward()
         value = loss.item()
         if not math.isfinite(value):
             raise RuntimeError(f"non-finite loss {value} at step {step}")
@@ -257,11 +267,12 @@ def ours_landmark(args: argparse.Namespace) -> dict[str, Any]:
         variants[f"k{every}"] = LandmarkRegularizer(
             landmarks, accuracy, schedule, loss=args.landmark_loss, every=every
         )
-    variants[RECOMMENDED] = LandmarkRegularizer(
+    recommended, recommended_batch = recommended_variant()
+    variants[recommended] = LandmarkRegularizer(
         landmarks, accuracy, schedule, loss=args.landmark_loss, every=1
     )
     batches = {name: landmark_batch for name in variants}
-    batches[RECOMMENDED] = synthetic_batch(RECOMMENDED_LANDMARK_BATCH, SEED + 2)
+    batches[recommended] = synthetic_batch(recommended_batch, SEED + 2)
     for step in range(min(2, block)):  # warm-up, not timed
         net.step(step, images, labels, variants["k1"], landmark_batch)
     seconds = {name: 0.0 for name in variants}
@@ -277,6 +288,92 @@ def ours_landmark(args: argparse.Namespace) -> dict[str, Any]:
     steps = block * args.landmark_rounds
     per_step = {name: value / steps for name, value in seconds.items()}
     return {"seconds_per_step": per_step, "peak_rss_mib": peak_rss_mib()}
+
+
+def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
+    """Wall time per real-data epoch without the regularizer, at the package default and
+    at the paper's setting (landmark batch as large as the training batch).
+
+    Everything is the product's: CIFAR-10 batches with augmentation from its data
+    stream, landmarks with their benchmark accuracies, ``SPOSTrainer.train_step`` with
+    the default loss and lambda schedule, as in a short run of ``--epoch-warmup`` plus
+    ``--epoch-count`` epochs. One super-net trains through the warm-up epochs (lambda
+    is 0 there, so every variant would train them the same way); each variant then
+    continues from that state on its own copy, every step regularized, and the variants
+    take turns epoch by epoch in rotating order, so each epoch's ratio compares epochs
+    run under the same machine load. The hinge loss skips the backward pass of a pair
+    already in order, so the cost falls as the regularizer orders the landmarks; the
+    fraction of such steps is reported per epoch.
+    """
+    import copy
+
+    from landmark_nas.config import RunConfig
+    from landmark_nas.experiment import build_experiment
+    from landmark_nas.training.spos import SPOSTrainer
+
+    channels, cells, batch = parse_setting(args.setting)
+    recommended, _ = recommended_variant()
+    base = RunConfig(
+        data=args.data,
+        benchmark=args.benchmark,
+        seed=SEED,
+        channels=channels,
+        cells_per_stage=cells,
+        batch_size=batch,
+        train_images=args.epoch_images,
+        epochs=args.epoch_warmup + args.epoch_count,
+        landmark_warmup_epochs=float(args.epoch_warmup),
+        landmark_loss=args.landmark_loss,
+    )
+    configs = {
+        "off": base.updated(use_landmarks=False),
+        recommended: base,
+        "paper": base.updated(landmark_batch_size=batch),
+    }
+    experiment = build_experiment(base)
+    with tempfile.TemporaryDirectory() as folder:
+        trainers = {
+            name: SPOSTrainer(experiment, config, Path(folder) / name)
+            for name, config in configs.items()
+        }
+    per_epoch = base.steps_per_epoch()
+    first = trainers["off"]
+    for step in range(args.epoch_warmup * per_epoch):  # the warm-up, shared
+        first.train_step(step)
+    state = copy.deepcopy((first.model.state_dict(), first.optimizer.state_dict()))
+    for trainer in trainers.values():
+        trainer.model.load_state_dict(state[0])
+        trainer.optimizer.load_state_dict(state[1])
+    names = list(configs)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    ordered: dict[str, list[float]] = {name: [] for name in names if name != "off"}
+    for epoch in range(args.epoch_warmup, base.epochs):
+        turn = epoch - args.epoch_warmup
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            trainer = trainers[name]
+            in_order = 0  # steps whose landmark pair was already in order (no backward)
+            started = time.perf_counter()
+            for step in range(epoch * per_epoch, (epoch + 1) * per_epoch):
+                in_order += trainer.train_step(step)["penalty"] == 0.0
+            seconds[name].append(time.perf_counter() - started)
+            if name != "off":
+                ordered[name].append(in_order / per_epoch)
+    return {
+        "seconds_per_epoch": seconds,
+        "ratio_per_epoch": {
+            name: [a / b for a, b in zip(seconds[name], seconds["off"], strict=True)]
+            for name in names
+            if name != "off"
+        },
+        "ordered_pair_fraction_per_epoch": ordered,
+        "landmark_batch": {name: configs[name].landmark_batch_size for name in ordered},
+        "steps_per_epoch": per_epoch,
+        "images_per_epoch": per_epoch * batch,
+        "measured_epochs": args.epoch_count,
+        "warmup_epochs": args.epoch_warmup,
+        "landmark_loss": args.landmark_loss,
+        "peak_rss_mib": peak_rss_mib(),
+    }
 
 
 def ours_flops(args: argparse.Namespace) -> dict[str, Any]:
@@ -541,6 +638,7 @@ WORKERS = {
     ("ours", "train"): ours_train,
     ("ours", "eval"): ours_eval,
     ("ours", "landmark"): ours_landmark,
+    ("ours", "epoch"): ours_epoch,
     ("ours", "flops"): ours_flops,
     ("ours", "conv"): ours_conv,
     ("ours", "profile"): ours_profile,
@@ -598,6 +696,16 @@ class Runner:
             a.landmark_loss,
             "--flops-archs",
             str(a.flops_archs),
+            "--epoch-images",
+            str(a.epoch_images),
+            "--epoch-count",
+            str(a.epoch_count),
+            "--epoch-warmup",
+            str(a.epoch_warmup),
+            "--data",
+            str(a.data),
+            "--benchmark",
+            str(a.benchmark),
             "--repeat-index",
             str(repeat),
         ]
@@ -652,6 +760,8 @@ def measure(args: argparse.Namespace, runner: Runner, settings: list[str]) -> di
                 for side in sides:
                     add(setting, f"{side}_{task}", runner(side, task, setting, repeat))
             add(setting, "landmark", runner("ours", "landmark", setting, repeat))
+            if repeat == 0:  # its epochs are the repeats
+                add(setting, "epoch", runner("ours", "epoch", setting, repeat))
         add(settings[0], "conv", runner("ours", "conv", settings[0], repeat))
     return runs
 
@@ -666,6 +776,7 @@ def summarize(
     from landmark_nas.config import RunConfig
 
     recommended_every = RunConfig().landmark_every
+    recommended, recommended_batch = recommended_variant()
     conv_gflops = median([c["gflops"] for c in conv])
     out: dict[str, Any] = {
         "train_speedup": {},
@@ -673,6 +784,8 @@ def summarize(
         "eval_speedup": {},
         "peak_memory_mib": {},
         "landmark_overhead": {},
+        "landmark_overhead_paper": {},
+        "landmark_overhead_per_epoch": {},
         "landmark_overhead_by_k": {},
         "train_images_per_s": {},
         "eval_archs_per_min": {},
@@ -721,7 +834,13 @@ def summarize(
                 [x["seconds_per_step"][name] / x["seconds_per_step"]["off"] for x in r["landmark"]]
             )
         out["landmark_overhead_by_k"][setting] = by_k
-        out["landmark_overhead"][setting] = by_k[RECOMMENDED]
+        epoch = r["epoch"][0]
+        ratios = epoch["ratio_per_epoch"]
+        out["landmark_overhead"][setting] = median(ratios[recommended])
+        out["landmark_overhead_paper"][setting] = median(ratios["paper"])
+        out["landmark_overhead_per_epoch"][setting] = {
+            k: v for k, v in epoch.items() if k not in ("process_seconds",)
+        }
         ours_flops = flops[setting]["ours"]["flops_per_image"]
         ref_flops = flops[setting]["reference"]["flops_per_image"]
         out["flops_per_image"][setting] = {"ours": ours_flops, "reference": ref_flops}
@@ -743,8 +862,11 @@ def summarize(
     }
     out["landmark_recommended_every"] = recommended_every
     out["landmark_recommended"] = (
-        f"every step, landmark batch {RECOMMENDED_LANDMARK_BATCH} (landmark_overhead); "
-        "k<N>: every N-th step at the training batch size"
+        f"the package default {recommended}: every step, landmark batch {recommended_batch}. "
+        "landmark_overhead and landmark_overhead_paper: median over epochs of the wall time "
+        "per real-data epoch with the regularizer over the same epoch without it. "
+        "landmark_overhead_by_k: seconds per synthetic step, k<N> every N-th step at the "
+        "training batch size"
     )
     out["landmark_loss"] = args.landmark_loss
     if profile is not None:
@@ -820,7 +942,17 @@ def print_table(summary: dict[str, Any]) -> None:
             label = setting if index == 0 else ""
             print(f"{label:11s}  {name:28s} {ours:10.1f} {ref:10.1f} {ratio:9.2f}")
     print()
-    print("landmark regularizer, wall time per step relative to none (ours):")
+    print("landmark regularizer, wall time per real-data epoch relative to none (ours):")
+    for setting, detail in summary["landmark_overhead_per_epoch"].items():
+        recommended = next(k for k in detail["ratio_per_epoch"] if k != "paper")
+        print(
+            f"  {setting:11s}  {recommended} (default): "
+            f"{summary['landmark_overhead'][setting]:.2f}x   "
+            f"paper (landmark batch {detail['landmark_batch']['paper']}): "
+            f"{summary['landmark_overhead_paper'][setting]:.2f}x   "
+            f"({detail['measured_epochs']} epochs of {detail['images_per_epoch']} images)"
+        )
+    print("landmark regularizer, wall time per synthetic step relative to none (ours):")
     for setting, by_k in summary["landmark_overhead_by_k"].items():
         cells = "  ".join(f"{k}: {v:.2f}x" for k, v in by_k.items())
         print(f"  {setting:11s}  {cells}")
@@ -845,6 +977,29 @@ def print_table(summary: dict[str, Any]) -> None:
         )
 
 
+def check_real_inputs(args: argparse.Namespace) -> None:
+    """The real-data overhead measurement needs CIFAR-10 and the benchmark table."""
+    from landmark_nas.config import RunConfig
+    from landmark_nas.data.cifar10 import find_batches_dir
+    from landmark_nas.errors import LandmarkNASError
+    from landmark_nas.experiment import load_ground_truth
+
+    if not args.data:
+        raise SystemExit("no CIFAR-10 folder: pass --data DIR or set LANDMARK_NAS_DATA")
+    if not args.benchmark:
+        raise SystemExit("no benchmark file: pass --benchmark FILE or set LANDMARK_NAS_BENCHMARK")
+    if args.epoch_images < 64 or args.epoch_count < 1 or args.epoch_warmup < 0:
+        raise SystemExit(
+            "--epoch-images must be at least 64, --epoch-count at least 1 and "
+            "--epoch-warmup at least 0"
+        )
+    try:
+        find_batches_dir(Path(args.data).expanduser())
+        load_ground_truth(RunConfig(benchmark=args.benchmark))
+    except LandmarkNASError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
 def run_parent(args: argparse.Namespace) -> None:
     settings = [s.strip() for s in args.settings.split(",") if s.strip()]
     for setting in settings:
@@ -855,6 +1010,7 @@ def run_parent(args: argparse.Namespace) -> None:
             "  python3 -m venv .venv-bench && .venv-bench/bin/pip install torch==2.13.0 numpy"
             " && .venv-bench/bin/pip install --no-deps xautodl"
         )
+    check_real_inputs(args)
     warn_if_busy(args.threads)
     wall_started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
@@ -951,9 +1107,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--landmark-loss",
-        default="softplus",
-        help="ranking loss of the regularizer; softplus always back-propagates "
-        "(the upper bound), hinge skips the backward when a pair is ordered",
+        default="hinge",
+        help="ranking loss of the regularizer (the package default is hinge, which skips "
+        "the backward pass when a pair is already in order; softplus always runs it)",
+    )
+    parser.add_argument(
+        "--epoch-images",
+        type=int,
+        default=6400,
+        help="training images per epoch in the real-data overhead measurement",
+    )
+    parser.add_argument(
+        "--epoch-count",
+        type=int,
+        default=4,
+        help="regularized epochs per variant in the real-data overhead measurement "
+        "(after the shared warm-up epochs); the summary reports the median ratio",
+    )
+    parser.add_argument(
+        "--epoch-warmup",
+        type=int,
+        default=2,
+        help="warm-up epochs (lambda = 0) before the measured epochs, trained once "
+        "and shared by the variants",
+    )
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("LANDMARK_NAS_DATA"),
+        help="CIFAR-10 folder (official python layout) for the real-data overhead "
+        "measurement; default $LANDMARK_NAS_DATA (make data)",
+    )
+    parser.add_argument(
+        "--benchmark",
+        default=os.environ.get("LANDMARK_NAS_BENCHMARK"),
+        help="NAS-Bench-201 ground-truth file for the landmarks' accuracies; "
+        "default $LANDMARK_NAS_BENCHMARK",
     )
     parser.add_argument(
         "--flops-archs",

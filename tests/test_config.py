@@ -43,6 +43,13 @@ def test_a_json_file_sets_fields(tmp_path):
     assert (config.epochs, config.seed, config.lr) == (3, 7, 1)
 
 
+def test_null_in_a_file_sets_an_optional_field_to_none(tmp_path):
+    path = write(tmp_path / "paper.yaml", "landmark_batch_size: null\n")
+    args = build_parser().parse_args(["train", "--config", str(path)])
+    assert RunConfig().landmark_batch_size == 8
+    assert config_from_args(args).landmark_batch_size is None  # as large as batch_size
+
+
 def test_an_empty_file_changes_nothing(tmp_path):
     assert load_config_file(write(tmp_path / "empty.yaml", "")) == {}
 
@@ -166,7 +173,8 @@ def test_the_defaults_are_valid():
         ({"search_sample": 30}, "search_sample=30"),
         ({"landmark_count": 1}, "landmark_count=1"),
         ({"landmark_pairs": 0}, "landmark_pairs=0"),
-        ({"landmark_images": 10}, "landmark_images=10"),
+        ({"landmark_images": 4}, "landmark_images=4"),
+        ({"landmark_images": 10, "landmark_batch_size": 64}, "landmark_images=10"),
         ({"landmark_batch_size": 0, "use_landmarks": False}, "landmark_batch_size=0"),
         ({"landmark_warmup_epochs": -1.0}, "landmark_warmup_epochs"),
     ],

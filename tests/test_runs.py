@@ -70,6 +70,8 @@ def test_variants_change_only_what_they_name(tiny_experiment, tiny_config):
         tiny_experiment, tiny_config.updated(use_landmarks=False), "landmarks"
     )
     every_3 = variant_config(tiny_experiment, tiny_config, "landmarks-k3")
+    batch_16 = variant_config(tiny_experiment, tiny_config, "landmarks-b16")
+    assert batch_16 == tiny_config.updated(use_landmarks=True, landmark_batch_size=16)
     assert spos == tiny_config.updated(use_landmarks=False)
     assert landmarks == tiny_config.updated(use_landmarks=True)
     assert every_3 == tiny_config.updated(use_landmarks=True, landmark_every=3)
@@ -89,7 +91,9 @@ def test_spos_matched_trains_on_as_many_extra_images_as_the_landmarks_use(
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name", ["landmarks-kN", "landmarks-k0", "spos2", ""])
+@pytest.mark.parametrize(
+    "name", ["landmarks-kN", "landmarks-k0", "landmarks-b0", "landmarks-b", "spos2", ""]
+)
 def test_an_unknown_variant_is_a_config_error(tiny_experiment, tiny_config, name):
     with pytest.raises(ConfigError, match="unknown variant"):
         variant_config(tiny_experiment, tiny_config, name)

@@ -63,7 +63,10 @@ class RunConfig:
     landmark_schedule: str = "cosine"  # cosine increase, linear or constant after warm-up
     landmark_warmup_epochs: float | None = None  # None: the first 30 % of the run
     landmark_every: int = 1  # regularize every k-th step
-    landmark_batch_size: int | None = None  # None: same as batch_size
+    # Held-out images per landmark pass. 8 keeps the ranking gain of the paper's setting
+    # (a landmark batch as large as the training batch) at a fraction of its cost
+    # (docs/performance.md); None: same as batch_size.
+    landmark_batch_size: int | None = 8
     # --- ranking evaluation ---
     ranking_archs: int = 100  # non-landmark architectures, one per canonical class
     ranking_seed: int = 0  # fixed so every run ranks the same architectures
@@ -87,11 +90,14 @@ class RunConfig:
         return [f.name for f in dataclasses.fields(cls)]
 
     def updated(self, **changes: Any) -> RunConfig:
-        """A copy with ``changes`` applied (``None`` values are ignored)."""
-        unknown = set(changes) - set(self.field_names())
+        """A copy with ``changes`` applied (``None`` values are ignored: option not given)."""
+        return self.replaced(**{k: v for k, v in changes.items() if v is not None})
+
+    def replaced(self, **values: Any) -> RunConfig:
+        """A copy with ``values`` applied, ``None`` included (config files, saved runs)."""
+        unknown = set(values) - set(self.field_names())
         if unknown:
             raise ConfigError(f"unknown configuration field(s): {', '.join(sorted(unknown))}")
-        values = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:

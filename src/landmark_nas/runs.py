@@ -30,8 +30,9 @@ from landmark_nas.utils.io import write_json
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
-VARIANTS = ("spos", "landmarks", "spos-matched", "landmarks-kN")
+VARIANTS = ("spos", "landmarks", "spos-matched", "landmarks-kN", "landmarks-bN")
 _EVERY_K = re.compile(r"landmarks-k([1-9][0-9]*)")
+_BATCH_N = re.compile(r"landmarks-b([1-9][0-9]*)")
 SEARCH_SEED_OFFSET = 1_000_003  # search draws from its own stream, apart from training
 
 
@@ -40,11 +41,15 @@ def variant_config(experiment: Experiment, config: RunConfig, variant: str) -> R
 
     ``spos-matched`` is plain SPOS trained for extra steps that pass as many images
     through the super-net as the landmark run's regularizer does; ``landmarks-kN``
-    regularizes every N-th step only.
+    regularizes every N-th step only; ``landmarks-bN`` passes N held-out images per
+    landmark (``landmarks-b64`` at batch 64 is the paper's setting).
     """
     every = _EVERY_K.fullmatch(variant)
     if every:
         return config.updated(use_landmarks=True, landmark_every=int(every.group(1)))
+    batch = _BATCH_N.fullmatch(variant)
+    if batch:
+        return config.updated(use_landmarks=True, landmark_batch_size=int(batch.group(1)))
     if variant == "spos":
         return config.updated(use_landmarks=False)
     if variant == "landmarks":

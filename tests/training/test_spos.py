@@ -312,3 +312,54 @@ def test_regularizer_settings_do_not_change_a_plain_spos_fingerprint():
     landmarks = RunConfig(use_landmarks=True)
     assert fingerprint(landmarks) != fingerprint(landmarks.updated(landmark_batch_size=16))
     assert fingerprint(fingerprint(spos)) == fingerprint(spos)  # stored fingerprints compare
+
+
+def test_an_unset_landmark_batch_fingerprints_as_the_training_batch():
+    from landmark_nas.config import RunConfig
+    from landmark_nas.training.spos import fingerprint
+
+    paper = RunConfig(batch_size=64).replaced(landmark_batch_size=None)
+    explicit = RunConfig(batch_size=64, landmark_batch_size=64)
+    assert fingerprint(paper) == fingerprint(explicit)
+    # A fingerprint stored by an older run (None) still matches when compared again.
+    assert fingerprint(paper.to_dict()) == fingerprint(explicit)
+    assert fingerprint(explicit) != fingerprint(RunConfig(batch_size=64))  # default 8
+
+
+def test_a_regularized_step_follows_the_gradient_of_loss_plus_penalty(
+    tiny_config, tiny_experiment, tmp_path
+):
+    import torch.nn.functional as F
+
+    from landmark_nas.training.streams import Stream, step_rng
+
+    config = tiny_config.updated(landmark_loss="softplus", grad_clip=0.0)
+    trainer = SPOSTrainer(tiny_experiment, config, tmp_path / "run")
+    step = config.warmup_steps()
+    assert trainer.regularizer.active(step)
+    model = trainer.model
+    params = [p for p in model.parameters()]
+    # The expected gradient, from two separate backward passes.
+    images, labels = trainer.train_stream.batch(step)
+    arch = trainer.sampler.sample(step_rng(config.seed, step, Stream.ARCH))
+    landmark_x, landmark_y = trainer.landmark_stream.batch(step)
+    penalty, _ = trainer.regularizer.penalty(
+        step,
+        lambda a: F.cross_entropy(model(landmark_x, a), landmark_y),
+        step_rng(config.seed, step, Stream.PAIRS),
+    )
+    loss = F.cross_entropy(model(images, arch), labels)
+    loss_grads = torch.autograd.grad(loss, params, allow_unused=True)
+    penalty_grads = torch.autograd.grad(penalty, params, allow_unused=True)
+    expected = [
+        None if a is None and b is None else (0 if a is None else a) + (0 if b is None else b)
+        for a, b in zip(loss_grads, penalty_grads, strict=True)
+    ]
+    assert any(b is not None and b.abs().sum() > 0 for b in penalty_grads)
+    trainer.optimizer.step = lambda: None  # keep the gradients, skip the update
+    trainer.train_step(step)
+    for param, want in zip(params, expected, strict=True):
+        if want is None:
+            assert param.grad is None
+        else:
+            torch.testing.assert_close(param.grad, want, rtol=1e-4, atol=1e-6)

@@ -214,7 +214,7 @@ def _load_saved(args: argparse.Namespace) -> tuple[SPOSTrainer, RunConfig]:
         raise DataError(f"no saved super-net at {path}")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=False)
-        config = RunConfig().updated(**saved["config"])
+        config = RunConfig().replaced(**saved["config"])
     except Exception as error:
         raise DataError(f"{path}: not a landmark-nas super-net ({error})") from None
     config = config.updated(

@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="spos,landmarks",
         metavar="LIST",
         help="comma-separated variants from spos, landmarks, spos-matched "
-        "(SPOS given the landmark run's images) and landmarks-kN "
-        "(regularize every N-th step) (default: spos,landmarks)",
+        "(SPOS given the landmark run's images), landmarks-kN "
+        "(regularize every N-th step) and landmarks-bN (N held-out images per landmark "
+        "pass; landmarks-b64 is the paper's setting at batch 64) (default: spos,landmarks)",
     )
     compare.add_argument(
         "--out",

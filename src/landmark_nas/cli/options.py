@@ -62,7 +62,7 @@ TRAIN_OPTIONS = [
     ("landmark_schedule", str, "lambda after warm-up: cosine (increase), linear or constant"),
     ("landmark_warmup_epochs", float, "epochs with lambda = 0; unset: the first 30%% of steps"),
     ("landmark_every", int, "regularize every k-th step"),
-    ("landmark_batch_size", int, "held-out images per landmark batch; unset: --batch-size"),
+    ("landmark_batch_size", int, "held-out images per landmark pass (the paper: as --batch-size)"),
     ("ranking_archs", int, "non-landmark architectures ranked against the ground truth"),
     ("ranking_seed", int, "seed of the ranked architecture set (shared by all runs)"),
     ("eval_batch_size", int, "batch size when scoring architectures"),
@@ -119,7 +119,7 @@ def config_from_args(args: argparse.Namespace, **forced: Any) -> RunConfig:
     """Defaults, then the ``--config`` file, then the given options, then ``forced``."""
     config = RunConfig()
     if getattr(args, "config", None):
-        config = config.updated(**load_config_file(args.config))
+        config = config.replaced(**load_config_file(args.config))
     names = set(RunConfig.field_names())
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     return config.updated(**{**given, **forced}).validate()
