@@ -187,7 +187,10 @@ class Ours:
             landmark_x, landmark_y = landmark_batch
             penalty, _ = regularizer.penalty(
                 step,
-                lambda a: F.cross_entropy(self.model(landmark_x, a), landmark_y),
+                lambda archs: [
+                    F.cross_entropy(logits, landmark_y)
+                    for logits in self.model.forward_many(landmark_x, archs)
+                ],
                 step_rng(SEED, step, Stream.PAIRS),
             )
             if penalty.requires_grad and float(penalty) != 0.0:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from landmark_nas.errors import ConfigError
-from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
+from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer, one_at_a_time
 
 # Six stand-in landmarks (any hashable arch works) and their stand-alone accuracies.
 LANDMARKS = [(k,) * 6 for k in range(6)]
@@ -63,7 +63,7 @@ def test_penalty_is_lambda_times_the_summed_pair_loss(loss):
 
     step = 13
     pairs = regularizer.sample_pairs(np.random.default_rng(7))
-    penalty, passes = regularizer.penalty(step, loss_of, np.random.default_rng(7))
+    penalty, passes = regularizer.penalty(step, one_at_a_time(loss_of), np.random.default_rng(7))
 
     pair_loss = {
         "hinge": lambda g: max(0.0, g),
@@ -82,10 +82,14 @@ def test_hinge_penalty_counts_only_misordered_pairs():
     # Landmark 5 (88 %) has a higher loss than 2 (85 %): only that pair is penalized.
     schedule = LambdaSchedule(2.0, 0, 10, "constant")
     regularizer = LandmarkRegularizer([LANDMARKS[2], LANDMARKS[5]], [85.0, 88.0], schedule)
-    penalty, _ = regularizer.penalty(3, lambda a: torch.tensor(LOSSES[a]), np.random.default_rng(0))
+    penalty, _ = regularizer.penalty(
+        3, one_at_a_time(lambda a: torch.tensor(LOSSES[a])), np.random.default_rng(0)
+    )
     assert float(penalty) == pytest.approx(2.0 * (1.1 - 0.9))
     ordered = LandmarkRegularizer([LANDMARKS[1], LANDMARKS[3]], [93.0, 60.0], schedule)
-    penalty, _ = ordered.penalty(3, lambda a: torch.tensor(LOSSES[a]), np.random.default_rng(0))
+    penalty, _ = ordered.penalty(
+        3, one_at_a_time(lambda a: torch.tensor(LOSSES[a])), np.random.default_rng(0)
+    )
     assert float(penalty) == 0.0
 
 
@@ -96,7 +100,9 @@ def test_penalty_gradient_lowers_the_better_landmarks_loss():
         LANDMARKS[1]: torch.tensor(2.0, requires_grad=True),
     }
     regularizer = LandmarkRegularizer(list(weights), [50.0, 90.0], schedule)
-    penalty, _ = regularizer.penalty(0, lambda a: weights[a] * 1.0, np.random.default_rng(0))
+    penalty, _ = regularizer.penalty(
+        0, one_at_a_time(lambda a: weights[a] * 1.0), np.random.default_rng(0)
+    )
     penalty.backward()
     assert weights[LANDMARKS[1]].grad == 1.0  # better landmark: descend its loss
     assert weights[LANDMARKS[0]].grad == -1.0

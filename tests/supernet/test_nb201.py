@@ -154,3 +154,49 @@ def test_create_supernet_knows_only_nb201():
     assert isinstance(create_supernet("nb201", C, 1, 10), NB201SuperNet)
     with pytest.raises(ConfigError, match="'darts'"):
         create_supernet("darts", C, 1, 10)
+
+
+def _random_archs(count: int, seed: int) -> list[tuple[int, ...]]:
+    generator = torch.Generator().manual_seed(seed)
+    return [tuple(torch.randint(0, 5, (6,), generator=generator).tolist()) for _ in range(count)]
+
+
+def test_forward_many_equals_separate_forwards_and_runs_the_shared_stem_once():
+    net = create_supernet("nb201", 4, 2, 10)
+    images = torch.randn(4, 3, 32, 32)
+    # Pairs with a common first edge, disjoint ones, a dead cell and a repeated arch.
+    archs = _random_archs(12, 0) + [(NONE,) * 6, (CONV3,) * 6, (CONV3,) * 3 + (POOL,) * 3]
+    archs.append(archs[0])
+    calls = []
+    net.stem.register_forward_hook(lambda *_: calls.append(1))
+    together = net.forward_many(images, archs)
+    assert len(calls) == 1
+    for arch, logits in zip(archs, together, strict=True):
+        assert torch.equal(logits, net(images, arch)), arch
+
+
+def test_forward_many_shares_the_first_cells_common_ops():
+    net = create_supernet("nb201", 4, 1, 10)
+    first = net.layers[0]
+    calls = []
+    first.conv3[edge_index(0, 1)].register_forward_hook(lambda *_: calls.append(1))
+    a = (CONV3, SKIP, SKIP, SKIP, SKIP, SKIP)  # both apply the 0->1 conv to the stem output
+    b = (CONV3, POOL, CONV1, POOL, CONV1, POOL)
+    net.forward_many(torch.randn(2, 3, 32, 32), [a, b])
+    assert len(calls) == 1
+
+
+def test_forward_many_gradients_add_up_like_separate_passes():
+    torch.manual_seed(0)
+    net = create_supernet("nb201", 4, 1, 10)
+    images = torch.randn(4, 3, 32, 32)
+    a, b = (CONV3, SKIP, CONV1, POOL, CONV3, SKIP), (CONV3, POOL, SKIP, CONV1, SKIP, CONV3)
+    first, second = net.forward_many(images, [a, b])
+    (first.sum() - 2 * second.sum()).backward()
+    together = {name: p.grad.clone() for name, p in net.named_parameters() if p.grad is not None}
+    net.zero_grad(set_to_none=True)
+    (net(images, a).sum() - 2 * net(images, b).sum()).backward()
+    apart = {name: p.grad for name, p in net.named_parameters() if p.grad is not None}
+    assert together.keys() == apart.keys()
+    for name, grad in apart.items():
+        torch.testing.assert_close(together[name], grad, rtol=1e-4, atol=1e-6)

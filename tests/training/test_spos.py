@@ -345,7 +345,7 @@ def test_a_regularized_step_follows_the_gradient_of_loss_plus_penalty(
     landmark_x, landmark_y = trainer.landmark_stream.batch(step)
     penalty, _ = trainer.regularizer.penalty(
         step,
-        lambda a: F.cross_entropy(model(landmark_x, a), landmark_y),
+        lambda archs: [F.cross_entropy(model(landmark_x, a), landmark_y) for a in archs],
         step_rng(config.seed, step, Stream.PAIRS),
     )
     loss = F.cross_entropy(model(images, arch), labels)

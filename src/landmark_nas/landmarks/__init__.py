@@ -6,8 +6,14 @@ stand-alone better one of each pair to a lower super-net loss.
 """
 
 from landmark_nas.landmarks.losses import ranking_loss
-from landmark_nas.landmarks.regularizer import LandmarkRegularizer
+from landmark_nas.landmarks.regularizer import LandmarkRegularizer, one_at_a_time
 from landmark_nas.landmarks.schedules import LambdaSchedule
 from landmark_nas.landmarks.selection import select_landmarks
 
-__all__ = ["LambdaSchedule", "LandmarkRegularizer", "ranking_loss", "select_landmarks"]
+__all__ = [
+    "LambdaSchedule",
+    "LandmarkRegularizer",
+    "one_at_a_time",
+    "ranking_loss",
+    "select_landmarks",
+]

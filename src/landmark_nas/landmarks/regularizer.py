@@ -2,7 +2,7 @@
 
 A loop asks :meth:`LandmarkRegularizer.active` whether this step is regularized
 and, if so, calls :meth:`LandmarkRegularizer.penalty` with a function that returns
-the super-net loss of an architecture on the step's held-out landmark batch.
+the super-net losses of a list of architectures on the step's held-out landmark batch.
 """
 
 from __future__ import annotations
@@ -80,22 +80,26 @@ class LandmarkRegularizer:
     def penalty(
         self,
         step: int,
-        loss_of: Callable[[Arch], torch.Tensor],
+        losses_of: Callable[[Sequence[Arch]], Sequence[torch.Tensor]],
         rng: np.random.Generator,
     ) -> tuple[torch.Tensor, int]:
-        """lambda times the summed pairwise loss, and the number of forward passes.
+        """lambda times the summed pairwise loss, and the number of architectures scored.
 
-        ``loss_of(arch)`` returns the super-net loss of ``arch`` on the held-out
-        landmark batch of this step; each architecture is evaluated once per step.
+        ``losses_of(archs)`` returns the super-net loss of each of ``archs`` on the
+        held-out landmark batch of this step. It is called once per step with every
+        distinct landmark of the drawn pairs, so an implementation may share work
+        between them (``NB201SuperNet.forward_many`` runs their common stem once); a
+        loop with a per-architecture loss can pass ``one_at_a_time(loss_of)``.
         """
-        cache: dict[Arch, torch.Tensor] = {}
+        pairs = self.sample_pairs(rng)
+        archs = list(dict.fromkeys(arch for pair in pairs for arch in pair))
+        losses = dict(zip(archs, losses_of(archs), strict=True))
+        total = sum(self.loss(losses[better] - losses[worse]) for worse, better in pairs)
+        return self.schedule(step) * total, len(archs)
 
-        def cached(arch: Arch) -> torch.Tensor:
-            if arch not in cache:
-                cache[arch] = loss_of(arch)
-            return cache[arch]
 
-        total = sum(
-            self.loss(cached(better) - cached(worse)) for worse, better in self.sample_pairs(rng)
-        )
-        return self.schedule(step) * total, len(cache)
+def one_at_a_time(
+    loss_of: Callable[[Arch], torch.Tensor],
+) -> Callable[[Sequence[Arch]], list[torch.Tensor]]:
+    """A ``losses_of`` for :meth:`LandmarkRegularizer.penalty` from a per-architecture loss."""
+    return lambda archs: [loss_of(arch) for arch in archs]

@@ -13,7 +13,7 @@ nodes that never reach the cell output are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -97,6 +97,17 @@ class AvgPool3x3(nn.Module):
         return window_sum * self._inverse_count(x)
 
 
+Memo = dict[tuple, tuple[int, torch.Tensor]]
+
+
+def shared(memo: Memo, key: tuple, compute) -> tuple[int, torch.Tensor]:
+    """``memo[key]``, computed and numbered on first use: ``(id, tensor)``."""
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = (len(memo), compute())
+    return hit
+
+
 class SearchCell(nn.Module):
     """One NAS-Bench-201 cell holding the shared weights of every op on every edge."""
 
@@ -128,6 +139,55 @@ class SearchCell(nn.Module):
             nodes[target] = out if current is None else current + out
         output = nodes[NUM_NODES - 1]
         return torch.zeros_like(x) if output is None else output
+
+    def forward_shared(
+        self, x: torch.Tensor, x_id: int, edges: tuple[tuple[int, int, int], ...], memo: Memo
+    ) -> tuple[int, torch.Tensor]:
+        """:meth:`forward` for one of several architectures run on the same images.
+
+        ``x_id`` names the computation that produced ``x``. Every intermediate result is
+        stored in ``memo`` under a key naming its computation (op, edge and the ids of its
+        inputs), so what another architecture of the same call already computed (the
+        same op on the same edge of the same node value) is reused, not recomputed. The
+        ops that do run are :meth:`forward`'s, in its order: the values are identical.
+        Returns the output's id and the output.
+        """
+        cell = id(self)
+        nodes: list[tuple[int, torch.Tensor] | None] = [(x_id, x)] + [None] * (NUM_NODES - 1)
+        parts: list[list[tuple[int, torch.Tensor]]] = [[] for _ in range(NUM_NODES)]
+
+        def node(index: int) -> tuple[int, torch.Tensor] | None:
+            if nodes[index] is None and parts[index]:
+                terms = parts[index]
+                if len(terms) == 1:
+                    nodes[index] = terms[0]
+                else:
+
+                    def total() -> torch.Tensor:
+                        value = terms[0][1]
+                        for _, term in terms[1:]:
+                            value = value + term
+                        return value
+
+                    key = ("sum", cell, index, tuple(term_id for term_id, _ in terms))
+                    nodes[index] = shared(memo, key, total)
+            return nodes[index]
+
+        for source, target, op in edges:
+            value_id, value = node(source)
+            if op == SKIP:
+                out = (value_id, value)
+            elif op == POOL:
+                out = shared(memo, ("pool", cell, value_id), lambda v=value: self.pool(v))
+            else:
+                act_id, act = shared(memo, ("relu", cell, value_id), lambda v=value: F.relu(v))
+                module = (self.conv1 if op == CONV1 else self.conv3)[edge_index(source, target)]
+                out = shared(memo, (op, cell, source, target, act_id), lambda a=act, m=module: m(a))
+            parts[target].append(out)
+        output = node(NUM_NODES - 1)
+        if output is None:
+            return shared(memo, ("zeros", cell, x_id), lambda: torch.zeros_like(x))
+        return output
 
 
 class ReLUConvBN(nn.Sequential):
@@ -205,6 +265,36 @@ class NB201SuperNet(nn.Module):
         x = self.stem(images.contiguous(memory_format=self.memory_format))
         for layer in self.layers:
             x = layer(x, edges) if isinstance(layer, SearchCell) else layer(x)
+        return self._head(x)
+
+    def forward_many(self, images: torch.Tensor, archs: Sequence[Arch]) -> list[torch.Tensor]:
+        """``[self(images, arch) for arch in archs]``, computing shared work once.
+
+        All architectures see the same images, so the stem runs once, and so does every
+        op whose input and edge two architectures have in common (in the first cell,
+        the edges out of its input node that choose the same op, and what follows from
+        them). The landmark regularizer scores both landmarks of a pair this way. With
+        batch statistics every value equals the separate forward's; gradients of shared
+        parts add up as they would over separate passes.
+        """
+        memo: Memo = {}
+        stem_id, stem = shared(
+            memo, ("stem",), lambda: self.stem(images.contiguous(memory_format=self.memory_format))
+        )
+        outputs = []
+        for arch in archs:
+            edges = self.plan(arch)
+            x_id, x = stem_id, stem
+            for layer in self.layers:
+                if isinstance(layer, SearchCell):
+                    x_id, x = layer.forward_shared(x, x_id, edges, memo)
+                else:
+                    x_id, x = shared(memo, ("layer", id(layer), x_id), lambda v=x, m=layer: m(v))
+            _, logits = shared(memo, ("head", x_id), lambda v=x: self._head(v))
+            outputs.append(logits)
+        return outputs
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.head_bn(x))
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 

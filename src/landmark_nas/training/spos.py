@@ -255,8 +255,11 @@ class SPOSTrainer:
         return True
 
     # ------------------------------------------------------------------ steps
-    def _loss_on(self, images: torch.Tensor, labels: torch.Tensor):
-        return lambda arch: F.cross_entropy(self.model(images, arch), labels)
+    def _losses_on(self, images: torch.Tensor, labels: torch.Tensor):
+        """Landmark losses on one batch; shared work of the architectures runs once."""
+        return lambda archs: [
+            F.cross_entropy(logits, labels) for logits in self.model.forward_many(images, archs)
+        ]
 
     def train_step(self, step: int) -> dict[str, float]:
         """One optimizer step; returns the training loss and the landmark penalty."""
@@ -274,7 +277,7 @@ class SPOSTrainer:
             landmark_x, landmark_y = self.landmark_stream.batch(step)
             penalty, passes = self.regularizer.penalty(
                 step,
-                self._loss_on(landmark_x, landmark_y),
+                self._losses_on(landmark_x, landmark_y),
                 step_rng(config.seed, step, Stream.PAIRS),
             )
             self.landmark_images += passes * len(landmark_y)

@@ -1,0 +1,127 @@
+"""A/B of the regularized training step: how the landmark passes are run.
+
+Times, in one process on real CIFAR-10 batches and real landmarks, four versions of
+``SPOSTrainer.train_step``, in blocks that take turns so all see the same load:
+
+* ``off``: no regularizer;
+* ``separate``: each landmark in its own forward pass, then a backward pass of the
+  loss and a second one of the penalty (the trainer's first version);
+* ``one-backward``: separate forward passes, one backward pass of loss + penalty;
+* ``shared``: both landmarks in one ``forward_many`` call, which runs their common
+  stem (and any op both apply to the same value) once, and one backward pass (what
+  ``train_step`` does now).
+
+All four compute the same gradients up to rounding (tests check the trainer's).
+
+Usage (``LANDMARK_NAS_DATA`` and ``LANDMARK_NAS_BENCHMARK`` set, e.g. by ``make``)::
+
+    .venv/bin/python benchmarks/landmark_step.py --channels 8 --cells 1 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from landmark_nas.config import RunConfig
+from landmark_nas.errors import LandmarkNASError
+from landmark_nas.experiment import build_experiment
+from landmark_nas.training.spos import SPOSTrainer
+from landmark_nas.training.streams import Stream, step_rng
+
+MODES = ("off", "separate", "one-backward", "shared")
+
+
+def make_step(trainer: SPOSTrainer, mode: str):
+    """One training step of ``mode`` (see the module docstring)."""
+    model, config, regularizer = trainer.model, trainer.config, trainer.regularizer
+
+    def separately(images, labels):
+        return lambda archs: [F.cross_entropy(model(images, a), labels) for a in archs]
+
+    def together(images, labels):
+        return lambda archs: [F.cross_entropy(z, labels) for z in model.forward_many(images, archs)]
+
+    def step(index: int) -> None:
+        images, labels = trainer.train_stream.batch(index)
+        arch = trainer.sampler.sample(step_rng(config.seed, index, Stream.ARCH))
+        trainer.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(images, arch), labels)
+        if mode in ("off", "separate"):
+            loss.backward()
+        if mode != "off":
+            landmark_x, landmark_y = trainer.landmark_stream.batch(index)
+            losses_of = (together if mode == "shared" else separately)(landmark_x, landmark_y)
+            penalty, _ = regularizer.penalty(
+                index, losses_of, step_rng(config.seed, index, Stream.PAIRS)
+            )
+            active = penalty.item() != 0.0
+            if mode == "separate":
+                if active:
+                    penalty.backward()
+            else:
+                (loss + penalty if active else loss).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        trainer.optimizer.step()
+
+    return step
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--channels", type=int, default=8, help="super-net channels C")
+    parser.add_argument("--cells", type=int, default=1, help="cells per stage N")
+    parser.add_argument("--batch", type=int, default=64, help="training batch size")
+    parser.add_argument("--block", type=int, default=30, help="steps per timed block")
+    parser.add_argument("--rounds", type=int, default=8, help="blocks per variant")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    steps = args.block * args.rounds
+    config = RunConfig(
+        channels=args.channels,
+        cells_per_stage=args.cells,
+        batch_size=args.batch,
+        train_images=max(steps * args.batch, args.batch),
+        epochs=1,
+        landmark_warmup_epochs=0.0,
+    )
+    try:
+        experiment = build_experiment(config)
+    except LandmarkNASError as error:
+        raise SystemExit(f"error: {error}") from None
+    with tempfile.TemporaryDirectory() as folder:
+        trainer = SPOSTrainer(experiment, config, Path(folder))
+    steppers = {mode: make_step(trainer, mode) for mode in MODES}
+    for index in range(3):  # untimed warm-up
+        steppers["shared"](index)
+    seconds: dict[str, list[float]] = {mode: [] for mode in steppers}
+    for block in range(args.rounds):
+        shift = block % len(MODES)
+        for mode in MODES[shift:] + MODES[:shift]:
+            started = time.perf_counter()
+            for index in range(block * args.block, (block + 1) * args.block):
+                steppers[mode](index)
+            seconds[mode].append((time.perf_counter() - started) / args.block)
+    print(
+        f"C={args.channels} N={args.cells} batch {args.batch}, landmark batch "
+        f"{config.landmark_batch_size}, {args.threads} thread(s), medians of {args.rounds} "
+        f"blocks of {args.block} steps (ratios within each block)"
+    )
+    for mode in MODES:
+        value = statistics.median(seconds[mode])
+        ratio = statistics.median(a / b for a, b in zip(seconds[mode], seconds["off"], strict=True))
+        print(f"  {mode:13s} {1000 * value:8.2f} ms/step  {ratio:5.3f}x")
+
+
+if __name__ == "__main__":
+    main()
