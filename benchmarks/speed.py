@@ -302,11 +302,11 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
     the default loss and lambda schedule, as in a short run of ``--epoch-warmup`` plus
     ``--epoch-count`` epochs. One super-net trains through the warm-up epochs (lambda
     is 0 there, so every variant would train them the same way); each variant then
-    continues from that state on its own copy, every step regularized, and the variants
-    take turns epoch by epoch in rotating order, so each epoch's ratio compares epochs
-    run under the same machine load. The hinge loss skips the backward pass of a pair
-    already in order, so the cost falls as the regularizer orders the landmarks; the
-    fraction of such steps is reported per epoch.
+    continues from that state on its own copy, every step regularized. The variants
+    take turns in blocks of ``--epoch-block`` steps in rotating order, so each epoch's
+    ratio compares epochs run under the same machine load. The hinge loss skips the
+    backward pass of a pair already in order, so the cost falls as the regularizer
+    orders the landmarks; the fraction of such steps is reported per epoch.
     """
     import copy
 
@@ -351,16 +351,23 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
     seconds: dict[str, list[float]] = {name: [] for name in names}
     ordered: dict[str, list[float]] = {name: [] for name in names if name != "off"}
     for epoch in range(args.epoch_warmup, base.epochs):
-        turn = epoch - args.epoch_warmup
-        for name in names[turn % len(names) :] + names[: turn % len(names)]:
-            trainer = trainers[name]
-            in_order = 0  # steps whose landmark pair was already in order (no backward)
-            started = time.perf_counter()
-            for step in range(epoch * per_epoch, (epoch + 1) * per_epoch):
-                in_order += trainer.train_step(step)["penalty"] == 0.0
-            seconds[name].append(time.perf_counter() - started)
+        spent = dict.fromkeys(names, 0.0)
+        in_order = dict.fromkeys(names, 0)  # steps whose pair was already in order
+        end = (epoch + 1) * per_epoch
+        # Blocks of steps take turns in rotating order within the epoch, so a change in
+        # machine load hits every variant alike.
+        for block, first in enumerate(range(epoch * per_epoch, end, args.epoch_block)):
+            shift = block % len(names)
+            for name in names[shift:] + names[:shift]:
+                trainer = trainers[name]
+                started = time.perf_counter()
+                for step in range(first, min(first + args.epoch_block, end)):
+                    in_order[name] += trainer.train_step(step)["penalty"] == 0.0
+                spent[name] += time.perf_counter() - started
+        for name in names:
+            seconds[name].append(spent[name])
             if name != "off":
-                ordered[name].append(in_order / per_epoch)
+                ordered[name].append(in_order[name] / per_epoch)
     return {
         "seconds_per_epoch": seconds,
         "ratio_per_epoch": {
@@ -374,6 +381,7 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         "images_per_epoch": per_epoch * batch,
         "measured_epochs": args.epoch_count,
         "warmup_epochs": args.epoch_warmup,
+        "block_steps": args.epoch_block,
         "landmark_loss": args.landmark_loss,
         "peak_rss_mib": peak_rss_mib(),
     }
@@ -705,6 +713,8 @@ class Runner:
             str(a.epoch_count),
             "--epoch-warmup",
             str(a.epoch_warmup),
+            "--epoch-block",
+            str(a.epoch_block),
             "--data",
             str(a.data),
             "--benchmark",
@@ -991,10 +1001,15 @@ def check_real_inputs(args: argparse.Namespace) -> None:
         raise SystemExit("no CIFAR-10 folder: pass --data DIR or set LANDMARK_NAS_DATA")
     if not args.benchmark:
         raise SystemExit("no benchmark file: pass --benchmark FILE or set LANDMARK_NAS_BENCHMARK")
-    if args.epoch_images < 64 or args.epoch_count < 1 or args.epoch_warmup < 0:
+    if (
+        args.epoch_images < 64
+        or args.epoch_count < 1
+        or args.epoch_warmup < 0
+        or (args.epoch_block < 1)
+    ):
         raise SystemExit(
-            "--epoch-images must be at least 64, --epoch-count at least 1 and "
-            "--epoch-warmup at least 0"
+            "--epoch-images must be at least 64, --epoch-count and --epoch-block at "
+            "least 1, and --epoch-warmup at least 0"
         )
     try:
         find_batches_dir(Path(args.data).expanduser())
@@ -1126,6 +1141,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="regularized epochs per variant in the real-data overhead measurement "
         "(after the shared warm-up epochs); the summary reports the median ratio",
+    )
+    parser.add_argument(
+        "--epoch-block",
+        type=int,
+        default=10,
+        help="steps per turn in the real-data overhead measurement: the variants train "
+        "their epochs in interleaved blocks of this many steps",
     )
     parser.add_argument(
         "--epoch-warmup",
