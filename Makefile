@@ -47,7 +47,7 @@ format:  ## apply ruff formatting and safe fixes
 	.venv-bench/bin/pip install --quiet torch==2.13.0 numpy
 	.venv-bench/bin/pip install --quiet --no-deps xautodl
 
-bench: setup .venv-bench/bin/python  ## super-net speed next to the xautodl reference
+bench: setup data .venv-bench/bin/python  ## super-net speed next to the xautodl reference
 	$(BIN)/python benchmarks/speed.py $(ARGS)
 
 clean:  ## remove run outputs (keeps the virtual environment)

@@ -340,10 +340,10 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
             for name, config in configs.items()
         }
     per_epoch = base.steps_per_epoch()
-    first = trainers["off"]
+    warm = trainers["off"]
     for step in range(args.epoch_warmup * per_epoch):  # the warm-up, shared
-        first.train_step(step)
-    state = copy.deepcopy((first.model.state_dict(), first.optimizer.state_dict()))
+        warm.train_step(step)
+    state = copy.deepcopy((warm.model.state_dict(), warm.optimizer.state_dict()))
     for trainer in trainers.values():
         trainer.model.load_state_dict(state[0])
         trainer.optimizer.load_state_dict(state[1])
@@ -1011,8 +1011,15 @@ def check_real_inputs(args: argparse.Namespace) -> None:
             "--epoch-images must be at least 64, --epoch-count and --epoch-block at "
             "least 1, and --epoch-warmup at least 0"
         )
+    args.data = str(Path(args.data).expanduser().resolve())  # workers run in ROOT
+    args.benchmark = str(Path(args.benchmark).expanduser().resolve())
+    for setting in args.settings.split(","):
+        if setting.strip() and args.epoch_images < parse_setting(setting.strip())[2]:
+            raise SystemExit(
+                f"--epoch-images {args.epoch_images} is less than one batch of {setting}"
+            )
     try:
-        find_batches_dir(Path(args.data).expanduser())
+        find_batches_dir(Path(args.data))
         load_ground_truth(RunConfig(benchmark=args.benchmark))
     except LandmarkNASError as error:
         raise SystemExit(f"error: {error}") from None

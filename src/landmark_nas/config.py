@@ -44,7 +44,7 @@ class RunConfig:
     # --- SPOS training ---
     sampler: str = "uniform"
     batch_size: int = 64
-    epochs: int = 8  # about 11 minutes for spos + landmarks on two cores
+    epochs: int = 8  # about 13 minutes for spos + landmarks (make compare) on two cores
     steps: int | None = None  # total optimizer steps; overrides epochs when set
     lr: float = 0.025  # SGD, cosine-annealed to lr_min over the run (NAS-Bench-201 search)
     lr_min: float = 0.001
@@ -52,7 +52,7 @@ class RunConfig:
     nesterov: bool = True
     weight_decay: float = 5e-4
     grad_clip: float = 5.0
-    # --- landmark regularizer (defaults follow Yu et al., CVPR 2021) ---
+    # --- landmark regularizer (defaults follow Yu et al., CVPR 2021, but for the batch) ---
     use_landmarks: bool = True
     landmark_count: int = 30  # M landmarks
     landmark_selection: str = "random"  # random, or "even" along the ground-truth ranking

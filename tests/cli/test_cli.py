@@ -187,6 +187,7 @@ def test_an_unknown_key_in_the_config_file_is_a_one_line_error(inputs, tmp_path,
         ("--sampler", "greedy", "'greedy'"),
         ("--seeds", "0,0", "repeats"),
         ("--variants", "spos,dart", "'dart'"),
+        ("--variants", "spos,landmarks-b1000000", "landmark_images"),
     ],
 )
 def test_bad_choices_are_one_line_errors(

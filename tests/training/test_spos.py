@@ -363,3 +363,16 @@ def test_a_regularized_step_follows_the_gradient_of_loss_plus_penalty(
             assert param.grad is None
         else:
             torch.testing.assert_close(param.grad, want, rtol=1e-4, atol=1e-6)
+
+
+def test_a_run_from_before_the_batch_8_default_names_the_option_that_resumes_it(
+    finished, tiny_config, tiny_experiment
+):
+    run_dir, _ = finished
+    older = tiny_config.updated(landmark_batch_size=tiny_config.batch_size)
+    assert older.landmark_batch_size != tiny_config.landmark_batch_size
+    trainer = SPOSTrainer(tiny_experiment, older, run_dir)
+    with pytest.raises(
+        ConfigError, match=f"--landmark-batch-size {tiny_config.landmark_batch_size}"
+    ):
+        trainer.try_resume()

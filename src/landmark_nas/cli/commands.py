@@ -98,7 +98,8 @@ def _compare(args, base: RunConfig, seeds: list[int], variants: list[str], out: 
     logger.info("compare: seeds %s, variants %s, versions %s", seeds, variants, versions())
     experiment = build_experiment(base)
     for variant in variants:
-        variant_config(experiment, base, variant)  # rejects unknown names before any training
+        # Unknown names and impossible settings fail here, before any training.
+        variant_config(experiment, base, variant).validate()
     write_json(
         out / "experiment.json",
         {

@@ -239,9 +239,17 @@ class SPOSTrainer:
         stored = fingerprint(state["fingerprint"])
         changed = sorted(k for k in expected if stored.get(k) != expected[k])
         if changed:
+            hint = ""
+            if "landmark_batch_size" in changed:
+                # Runs from before 8 became the default stored the training batch size.
+                hint = (
+                    f" (it was written with landmark_batch_size="
+                    f"{stored.get('landmark_batch_size')}: pass --landmark-batch-size "
+                    f"{stored.get('landmark_batch_size')} to resume it)"
+                )
             raise ConfigError(
                 f"{path} was written with a different configuration ({', '.join(changed)}); "
-                "use another --out or delete the folder"
+                f"use another --out or delete the folder{hint}"
             )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
