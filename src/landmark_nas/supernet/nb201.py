@@ -275,8 +275,12 @@ class NB201SuperNet(nn.Module):
         the edges out of its input node that choose the same op, and what follows from
         them). The landmark regularizer scores both landmarks of a pair this way. With
         batch statistics every value equals the separate forward's; gradients of shared
-        parts add up as they would over separate passes.
+        parts add up as they would over separate passes. In ``recalibrate`` mode a
+        shared op updates the running statistics once, not once per architecture
+        (they are recomputed per architecture before scoring anyway).
         """
+        if not archs:
+            return []
         memo: Memo = {}
         stem_id, stem = shared(
             memo, ("stem",), lambda: self.stem(images.contiguous(memory_format=self.memory_format))
