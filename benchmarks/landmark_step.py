@@ -85,8 +85,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=8, help="blocks per variant")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    for name in ("channels", "cells", "batch", "block", "rounds", "threads"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name} {getattr(args, name)} must be at least 1")
     steps = args.block * args.rounds
+    if steps * args.batch > 25_000:
+        raise SystemExit(
+            f"error: --block x --rounds x --batch = {steps * args.batch} images, more than "
+            "the 25,000 weight-training images"
+        )
+    torch.set_num_threads(args.threads)
     config = RunConfig(
         channels=args.channels,
         cells_per_stage=args.cells,

@@ -56,9 +56,9 @@ RESULT_TAG = "RESULT "
 # ---------------------------------------------------------------- shared helpers
 def parse_setting(name: str) -> tuple[int, int, int]:
     """``C16-N5-b64`` -> (channels, cells per stage, batch size)."""
-    match = re.fullmatch(r"C(\d+)-N(\d+)-b(\d+)", name)
+    match = re.fullmatch(r"C([1-9]\d*)-N([1-9]\d*)-b([1-9]\d*)", name)
     if match is None:
-        raise SystemExit(f"setting {name!r} must look like C16-N5-b64")
+        raise SystemExit(f"error: setting {name!r} must look like C16-N5-b64 (numbers >= 1)")
     return int(match[1]), int(match[2]), int(match[3])
 
 
@@ -754,6 +754,11 @@ def write_arch_list(path: Path, count: int) -> list[str]:
     return archs
 
 
+def ratio(ours: float, reference: float) -> float:
+    """``ours / reference``; NaN when the reference measured nothing (a tiny run)."""
+    return ours / reference if reference else float("nan")
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -838,7 +843,7 @@ def summarize(
                 [x["peak_rss_mib"] - x["baseline_rss_mib"] for x in r[key]]
             )
         out["peak_memory_mib"][setting] = memory["ours_train"]
-        out["peak_memory_ratio"][setting] = memory["ours_train"] / memory["reference_train"]
+        out["peak_memory_ratio"][setting] = ratio(memory["ours_train"], memory["reference_train"])
         out["peak_memory_detail_mib"][setting] = memory
         by_k: dict[str, float] = {}
         names = [n for n in r["landmark"][0]["seconds_per_step"] if n != "off"]
@@ -941,7 +946,7 @@ def print_table(summary: dict[str, Any]) -> None:
         for task in ("train", "eval"):
             for suffix, label in (("", "peak RSS (MiB)"), ("_above_imports", "RSS above imports")):
                 ours, ref = memory[f"ours_{task}{suffix}"], memory[f"reference_{task}{suffix}"]
-                rows.append((f"{task} {label}", ours, ref, ours / ref))
+                rows.append((f"{task} {label}", ours, ref, ratio(ours, ref)))
         flops = summary["flops_per_image"][setting]
         rows.append(
             (
@@ -951,9 +956,9 @@ def print_table(summary: dict[str, Any]) -> None:
                 flops["ours"] / flops["reference"],
             )
         )
-        for index, (name, ours, ref, ratio) in enumerate(rows):
+        for index, (name, ours, ref, times) in enumerate(rows):
             label = setting if index == 0 else ""
-            print(f"{label:11s}  {name:28s} {ours:10.1f} {ref:10.1f} {ratio:9.2f}")
+            print(f"{label:11s}  {name:28s} {ours:10.1f} {ref:10.1f} {times:9.2f}")
     print()
     print("landmark regularizer, wall time per real-data epoch relative to none (ours):")
     for setting, detail in summary["landmark_overhead_per_epoch"].items():
@@ -998,9 +1003,11 @@ def check_real_inputs(args: argparse.Namespace) -> None:
     from landmark_nas.experiment import load_ground_truth
 
     if not args.data:
-        raise SystemExit("no CIFAR-10 folder: pass --data DIR or set LANDMARK_NAS_DATA")
+        raise SystemExit("error: no CIFAR-10 folder: pass --data DIR or set LANDMARK_NAS_DATA")
     if not args.benchmark:
-        raise SystemExit("no benchmark file: pass --benchmark FILE or set LANDMARK_NAS_BENCHMARK")
+        raise SystemExit(
+            "error: no benchmark file: pass --benchmark FILE or set LANDMARK_NAS_BENCHMARK"
+        )
     if (
         args.epoch_images < 64
         or args.epoch_count < 1
@@ -1008,7 +1015,7 @@ def check_real_inputs(args: argparse.Namespace) -> None:
         or (args.epoch_block < 1)
     ):
         raise SystemExit(
-            "--epoch-images must be at least 64, --epoch-count and --epoch-block at "
+            "error: --epoch-images must be at least 64, --epoch-count and --epoch-block at "
             "least 1, and --epoch-warmup at least 0"
         )
     args.data = str(Path(args.data).expanduser().resolve())  # workers run in ROOT
@@ -1221,10 +1228,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """One-line errors for impossible option values, before any worker starts."""
+    at_least = {
+        "repeats": 1,
+        "steps": 1,
+        "warmup": 0,
+        "threads": 1,
+        "eval_archs": 1,
+        "eval_images": 1,
+        "landmark_steps": 4,
+        "landmark_rounds": 1,
+        "flops_archs": 1,
+    }
+    for name, low in at_least.items():
+        if getattr(args, name) < low:
+            option = "--" + name.replace("_", "-")
+            raise SystemExit(f"error: {option} {getattr(args, name)} must be at least {low}")
+    if args.landmark_steps % 4 != 0:
+        raise SystemExit("error: --landmark-steps must be a multiple of 4")
+    if args.worker is None:
+        settings = [s.strip() for s in args.settings.split(",") if s.strip()]
+        if not settings:
+            raise SystemExit("error: --settings names no setting")
+        if len(set(settings)) != len(settings):
+            raise SystemExit(f"error: --settings {args.settings!r} repeats a setting")
+        for setting in settings:
+            parse_setting(setting)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.landmark_steps % 4 != 0:
-        raise SystemExit("--landmark-steps must be a multiple of 4")
+    check_options(args)
     if args.worker is not None:
         run_worker(args)
     else:

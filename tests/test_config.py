@@ -123,13 +123,16 @@ def test_an_unknown_key_is_a_config_error_naming_it(tmp_path):
 )
 def test_a_malformed_file_is_a_config_error(tmp_path, name, text, named):
     path = write(tmp_path / name, text)
-    with pytest.raises(ConfigError, match=named):
+    with pytest.raises(ConfigError, match=named) as error:
         load_config_file(path)
+    assert "\n" not in str(error.value)  # one line
 
 
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config_file(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config_file(tmp_path)
 
 
 def test_updated_rejects_unknown_fields_and_ignores_none():

@@ -233,13 +233,15 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     """Field values from a YAML or JSON file; unknown keys are an error naming the key."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ConfigError(f"config file {path} {what}")
     try:
         text = path.read_text()
         values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
+        detail = " ".join(str(error).split())  # one line
         raise ConfigError(
-            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'} ({error})"
+            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({detail})"
         ) from None
     values = values or {}
     if not isinstance(values, dict):

@@ -376,3 +376,14 @@ def test_each_command_logs_only_into_its_own_run_log(tmp_path):
     assert "first run only" not in (tmp_path / "second" / "run.log").read_text()
     assert "second run only" in (tmp_path / "second" / "run.log").read_text()
     assert "second run only" not in (tmp_path / "first" / "run.log").read_text()
+
+
+def test_list_options_ignore_spaces_after_commas():
+    from landmark_nas.cli.commands import _parse_list
+
+    assert _parse_list("spos, landmarks ,landmarks-b64", "variants") == [
+        "spos",
+        "landmarks",
+        "landmarks-b64",
+    ]
+    assert _parse_list("0, 1", "seeds", int) == [0, 1]

@@ -73,7 +73,7 @@ def _run_log(out: Path) -> Iterator[None]:
 
 def _parse_list(text: str, name: str, kind=str) -> list:
     try:
-        values = [kind(item) for item in text.split(",") if item.strip()]
+        values = [kind(item.strip()) for item in text.split(",") if item.strip()]
     except ValueError:
         raise ConfigError(f"--{name} {text!r}: expected a comma-separated list") from None
     if not values:
