@@ -45,9 +45,6 @@ def make_step(trainer: SPOSTrainer, mode: str):
     def separately(images, labels):
         return lambda archs: [F.cross_entropy(model(images, a), labels) for a in archs]
 
-    def together(images, labels):
-        return lambda archs: [F.cross_entropy(z, labels) for z in model.forward_many(images, archs)]
-
     def step(index: int) -> None:
         images, labels = trainer.train_stream.batch(index)
         arch = trainer.sampler.sample(step_rng(config.seed, index, Stream.ARCH))
@@ -57,7 +54,10 @@ def make_step(trainer: SPOSTrainer, mode: str):
             loss.backward()
         if mode != "off":
             landmark_x, landmark_y = trainer.landmark_stream.batch(index)
-            losses_of = (together if mode == "shared" else separately)(landmark_x, landmark_y)
+            # "shared" scores the pair the trainer's way, in one forward_many call.
+            losses_of = (trainer._losses_on if mode == "shared" else separately)(
+                landmark_x, landmark_y
+            )
             penalty, _ = regularizer.penalty(
                 index, losses_of, step_rng(config.seed, index, Stream.PAIRS)
             )

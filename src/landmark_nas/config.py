@@ -110,6 +110,10 @@ class RunConfig:
     def total_steps(self) -> int:
         return self.steps if self.steps is not None else self.epochs * self.steps_per_epoch()
 
+    def landmark_batch(self) -> int:
+        """Held-out images per landmark pass (``landmark_batch_size``, unset: ``batch_size``)."""
+        return self.landmark_batch_size or self.batch_size
+
     def warmup_steps(self) -> int:
         if self.landmark_warmup_epochs is None:
             return int(0.3 * self.total_steps())
@@ -181,9 +185,10 @@ class RunConfig:
                 )
             if self.landmark_pairs < 1:
                 raise ConfigError(f"landmark_pairs={self.landmark_pairs} must be at least 1")
-            if self.landmark_images < (self.landmark_batch_size or self.batch_size):
+            if self.landmark_images < self.landmark_batch():
                 raise ConfigError(
-                    f"landmark_images={self.landmark_images} is smaller than one landmark batch"
+                    f"landmark_images={self.landmark_images} is smaller than one landmark batch "
+                    f"({self.landmark_batch()} images)"
                 )
         if self.landmark_batch_size is not None and self.landmark_batch_size <= 0:
             raise ConfigError(f"landmark_batch_size={self.landmark_batch_size} must be positive")

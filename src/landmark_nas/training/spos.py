@@ -112,7 +112,7 @@ def build_regularizer(experiment: Experiment, config: RunConfig) -> LandmarkRegu
 def landmark_images_planned(experiment: Experiment, config: RunConfig) -> int:
     """Images the regularizer will pass through the super-net over a whole run."""
     regularizer = build_regularizer(experiment, config)
-    batch = config.landmark_batch_size or config.batch_size
+    batch = config.landmark_batch()
     total = 0
     for step in range(config.total_steps()):
         if regularizer.active(step):
@@ -192,7 +192,7 @@ class SPOSTrainer:
             LandmarkStream(
                 experiment.dataset,
                 experiment.splits.landmark,
-                config.landmark_batch_size or config.batch_size,
+                config.landmark_batch(),
                 config.seed,
             )
             if config.use_landmarks
