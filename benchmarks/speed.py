@@ -1008,22 +1008,12 @@ def check_real_inputs(args: argparse.Namespace) -> None:
         raise SystemExit(
             "error: no benchmark file: pass --benchmark FILE or set LANDMARK_NAS_BENCHMARK"
         )
-    if (
-        args.epoch_images < 64
-        or args.epoch_count < 1
-        or args.epoch_warmup < 0
-        or (args.epoch_block < 1)
-    ):
-        raise SystemExit(
-            "error: --epoch-images must be at least 64, --epoch-count and --epoch-block at "
-            "least 1, and --epoch-warmup at least 0"
-        )
     args.data = str(Path(args.data).expanduser().resolve())  # workers run in ROOT
     args.benchmark = str(Path(args.benchmark).expanduser().resolve())
     for setting in args.settings.split(","):
         if setting.strip() and args.epoch_images < parse_setting(setting.strip())[2]:
             raise SystemExit(
-                f"--epoch-images {args.epoch_images} is less than one batch of {setting}"
+                f"error: --epoch-images {args.epoch_images} is less than one batch of {setting}"
             )
     try:
         find_batches_dir(Path(args.data))
@@ -1240,6 +1230,10 @@ def check_options(args: argparse.Namespace) -> None:
         "landmark_steps": 4,
         "landmark_rounds": 1,
         "flops_archs": 1,
+        "epoch_images": 64,
+        "epoch_count": 1,
+        "epoch_warmup": 0,
+        "epoch_block": 1,
     }
     for name, low in at_least.items():
         if getattr(args, name) < low:
