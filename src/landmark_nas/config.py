@@ -81,6 +81,9 @@ class RunConfig:
     search_images: int = 1_024  # fitness set: the first ranking images (at most all of them)
     # --- execution ---
     threads: int = 0  # torch threads; 0: all cores
+    # Landmark passes on a second thread during the training pass: auto (on with at least
+    # 2 threads and channels <= 8, where it pays on CPU; docs/performance.md), on or off.
+    landmark_overlap: str = "auto"
     checkpoint_every: int = 0  # steps between checkpoints; 0: every epoch
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -210,6 +213,7 @@ class RunConfig:
         from landmark_nas.benchmarks.base import DATASETS as BENCHMARK_DATASETS
         from landmark_nas.landmarks.selection import SELECTIONS
         from landmark_nas.supernet.nb201 import BN_MODES
+        from landmark_nas.training.overlap import OVERLAP_MODES
 
         lookups = {
             "search_space": registry.SEARCH_SPACES.names(),
@@ -222,6 +226,7 @@ class RunConfig:
             "benchmark_dataset": list(BENCHMARK_DATASETS),
             "landmark_selection": list(SELECTIONS),
             "bn_mode": list(BN_MODES),
+            "landmark_overlap": list(OVERLAP_MODES),
         }
         for name, choices in lookups.items():
             if getattr(self, name) not in choices:

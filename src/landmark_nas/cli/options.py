@@ -63,6 +63,12 @@ TRAIN_OPTIONS = [
     ("landmark_warmup_epochs", float, "epochs with lambda = 0; unset: the first 30%% of steps"),
     ("landmark_every", int, "regularize every k-th step"),
     ("landmark_batch_size", int, "held-out images per landmark pass (the paper: as --batch-size)"),
+    (
+        "landmark_overlap",
+        str,
+        "landmark passes on a second thread during the training pass: auto (with 2+ "
+        "threads and channels <= 8), on or off",
+    ),
     ("ranking_archs", int, "non-landmark architectures ranked against the ground truth"),
     ("ranking_seed", int, "seed of the ranked architecture set (shared by all runs)"),
     ("eval_batch_size", int, "batch size when scoring architectures"),

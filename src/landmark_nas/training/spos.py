@@ -29,6 +29,7 @@ from landmark_nas.evaluation import ArchScores, ranking_metrics, score_archs
 from landmark_nas.experiment import Experiment
 from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
 from landmark_nas.supernet import create_supernet
+from landmark_nas.training.overlap import Overlap, add_gradients, resolve_overlap
 from landmark_nas.training.progress import Progress, silent
 from landmark_nas.training.samplers import create_sampler
 from landmark_nas.training.streams import LandmarkStream, Stream, TrainStream, step_rng
@@ -46,6 +47,7 @@ EXECUTION_FIELDS = (
     "benchmark",
     "extra",
     "channels_last",
+    "landmark_overlap",  # changes only the order of floating-point sums
 )
 
 
@@ -198,6 +200,16 @@ class SPOSTrainer:
             if config.use_landmarks
             else None
         )
+        # Decided once, from the thread count the run starts with (see training.overlap).
+        self.overlap = (
+            Overlap(torch.get_num_threads())
+            if config.use_landmarks
+            and resolve_overlap(
+                config.landmark_overlap, config.channels, config.bn_mode, torch.get_num_threads()
+            )
+            else None
+        )
+        self._parameters = list(self.model.parameters())
         self.step = 0
         self.images_seen = 0
         self.landmark_images = 0
@@ -277,26 +289,30 @@ class SPOSTrainer:
         images, labels = self.train_stream.batch(step)
         arch = self.sampler.sample(step_rng(config.seed, step, Stream.ARCH))
         self.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.model(images, arch), labels)
-        objective = loss
         self.images_seen += len(labels)
+
+        def training_loss() -> torch.Tensor:
+            return F.cross_entropy(self.model(images, arch), labels)
+
         penalty_value = 0.0
         if self.regularizer is not None and self.regularizer.active(step):
             landmark_x, landmark_y = self.landmark_stream.batch(step)
-            penalty, passes = self.regularizer.penalty(
-                step,
-                self._losses_on(landmark_x, landmark_y),
-                step_rng(config.seed, step, Stream.PAIRS),
-            )
+            pairs_rng = step_rng(config.seed, step, Stream.PAIRS)
+
+            def penalty() -> tuple[torch.Tensor, int]:
+                return self.regularizer.penalty(
+                    step, self._losses_on(landmark_x, landmark_y), pairs_rng
+                )
+
+            if self.overlap is not None:
+                loss, penalty_value, passes = self._overlapped_step(training_loss, penalty)
+            else:
+                loss, penalty_value, passes = self._sequential_step(training_loss, penalty)
             self.landmark_images += passes * len(landmark_y)
             self.images_seen += passes * len(landmark_y)
-            penalty_value = penalty.detach().item()
-            # A pair already in order (hinge at zero) needs no backward pass. Otherwise one
-            # backward pass for loss and penalty together: about 1 ms a step less than two
-            # at C=8, N=1 (docs/performance.md), same gradients up to rounding.
-            if penalty.requires_grad and penalty_value != 0.0:
-                objective = loss + penalty
-        objective.backward()
+        else:
+            loss = training_loss()
+            loss.backward()
         loss_value = loss.item()
         if not (math.isfinite(loss_value) and math.isfinite(penalty_value)):
             raise NonFiniteLossError(
@@ -304,9 +320,43 @@ class SPOSTrainer:
                 f"last good checkpoint kept in {self.run_dir} (try a lower lr or landmark_lambda)"
             )
         if config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self._parameters, config.grad_clip)
         self.optimizer.step()
         return {"loss": loss_value, "penalty": penalty_value}
+
+    @staticmethod
+    def _sequential_step(training_loss, penalty) -> tuple[torch.Tensor, float, int]:
+        """Training pass, landmark passes, then one backward pass of loss + penalty."""
+        loss = training_loss()
+        value, passes = penalty()
+        penalty_value = value.detach().item()
+        # A pair already in order (hinge at zero) needs no backward pass. Otherwise one
+        # backward pass for loss and penalty together: about 1 ms a step less than two
+        # at C=8, N=1 (docs/performance.md), same gradients up to rounding.
+        objective = loss + value if value.requires_grad and penalty_value != 0.0 else loss
+        objective.backward()
+        return loss, penalty_value, passes
+
+    def _overlapped_step(self, training_loss, penalty) -> tuple[torch.Tensor, float, int]:
+        """The training pass here, the landmark passes on the overlap thread, at once."""
+
+        def train() -> torch.Tensor:
+            loss = training_loss()
+            loss.backward()
+            return loss
+
+        def landmarks() -> tuple[float, int, tuple[torch.Tensor | None, ...] | None]:
+            value, passes = penalty()
+            penalty_value = value.detach().item()
+            gradients = None
+            if value.requires_grad and penalty_value != 0.0:
+                gradients = torch.autograd.grad(value, self._parameters, allow_unused=True)
+            return penalty_value, passes, gradients
+
+        loss, (penalty_value, passes, gradients) = self.overlap.run(train, landmarks)
+        if gradients is not None:
+            add_gradients(self._parameters, gradients)
+        return loss, penalty_value, passes
 
     # ------------------------------------------------------------------ evaluation
     def recalibration_batches(self) -> list[torch.Tensor]:
@@ -400,6 +450,8 @@ class SPOSTrainer:
                         )
         finally:
             bar.close()
+            if self.overlap is not None:
+                self.overlap.close()
         if scores is None:
             scores = self.score()
         self.save_supernet()
