@@ -9,9 +9,12 @@ Times, in one process on real CIFAR-10 batches and real landmarks, four versions
 * ``one-backward``: separate forward passes, one backward pass of loss + penalty;
 * ``shared``: both landmarks in one ``forward_many`` call, which runs their common
   stem (and any op both apply to the same value) once, and one backward pass (what
-  ``train_step`` does now).
+  ``train_step`` does with ``landmark_overlap`` off);
+* ``overlapped`` (with ``--threads`` 2 or more): the training pass and the landmark
+  passes at the same time on two threads, the intra-op threads split between them
+  (what ``train_step`` does with ``landmark_overlap`` on).
 
-All four compute the same gradients up to rounding (tests check the trainer's).
+All compute the same gradients up to rounding (tests check the trainer's).
 
 Usage (``LANDMARK_NAS_DATA`` and ``LANDMARK_NAS_BENCHMARK`` set, e.g. by ``make``)::
 
@@ -32,10 +35,11 @@ import torch.nn.functional as F
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import LandmarkNASError
 from landmark_nas.experiment import build_experiment
+from landmark_nas.training.overlap import Overlap
 from landmark_nas.training.spos import SPOSTrainer
 from landmark_nas.training.streams import Stream, step_rng
 
-MODES = ("off", "separate", "one-backward", "shared")
+MODES = ("off", "separate", "one-backward", "shared", "overlapped")
 
 
 def make_step(trainer: SPOSTrainer, mode: str):
@@ -49,24 +53,37 @@ def make_step(trainer: SPOSTrainer, mode: str):
         images, labels = trainer.train_stream.batch(index)
         arch = trainer.sampler.sample(step_rng(config.seed, index, Stream.ARCH))
         trainer.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images, arch), labels)
-        if mode in ("off", "separate"):
-            loss.backward()
-        if mode != "off":
-            landmark_x, landmark_y = trainer.landmark_stream.batch(index)
-            # "shared" scores the pair the trainer's way, in one forward_many call.
-            losses_of = (trainer._losses_on if mode == "shared" else separately)(
-                landmark_x, landmark_y
-            )
-            penalty, _ = regularizer.penalty(
+        landmark_x, landmark_y = trainer.landmark_stream.batch(index)
+
+        def training_loss():
+            return F.cross_entropy(model(images, arch), labels)
+
+        def penalty(losses_of):
+            return lambda: regularizer.penalty(
                 index, losses_of, step_rng(config.seed, index, Stream.PAIRS)
             )
-            active = penalty.item() != 0.0
+
+        if mode == "off":
+            training_loss().backward()
+        elif mode == "shared":  # the trainer's own code, both ways
+            trainer._sequential_step(
+                training_loss, penalty(trainer._losses_on(landmark_x, landmark_y))
+            )
+        elif mode == "overlapped":
+            trainer._overlapped_step(
+                training_loss, penalty(trainer._losses_on(landmark_x, landmark_y))
+            )
+        else:
+            loss = training_loss()
+            if mode == "separate":
+                loss.backward()
+            value, _ = penalty(separately(landmark_x, landmark_y))()
+            active = value.item() != 0.0
             if mode == "separate":
                 if active:
-                    penalty.backward()
+                    value.backward()
             else:
-                (loss + penalty if active else loss).backward()
+                (loss + value if active else loss).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         trainer.optimizer.step()
 
@@ -108,14 +125,16 @@ def main(argv: list[str] | None = None) -> None:
     except LandmarkNASError as error:
         raise SystemExit(f"error: {error}") from None
     with tempfile.TemporaryDirectory() as folder:
-        trainer = SPOSTrainer(experiment, config, Path(folder))
-    steppers = {mode: make_step(trainer, mode) for mode in MODES}
+        trainer = SPOSTrainer(experiment, config.updated(landmark_overlap="off"), Path(folder))
+    modes = MODES if args.threads >= 2 else MODES[:-1]
+    trainer.overlap = Overlap(args.threads) if args.threads >= 2 else None
+    steppers = {mode: make_step(trainer, mode) for mode in modes}
     for index in range(3):  # untimed warm-up
         steppers["shared"](index)
     seconds: dict[str, list[float]] = {mode: [] for mode in steppers}
     for block in range(args.rounds):
-        shift = block % len(MODES)
-        for mode in MODES[shift:] + MODES[:shift]:
+        shift = block % len(modes)
+        for mode in modes[shift:] + modes[:shift]:
             started = time.perf_counter()
             for index in range(block * args.block, (block + 1) * args.block):
                 steppers[mode](index)
@@ -125,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{config.landmark_batch_size}, {args.threads} thread(s), medians of {args.rounds} "
         f"blocks of {args.block} steps (ratios within each block)"
     )
-    for mode in MODES:
+    for mode in modes:
         value = statistics.median(seconds[mode])
         ratio = statistics.median(a / b for a, b in zip(seconds[mode], seconds["off"], strict=True))
         print(f"  {mode:13s} {1000 * value:8.2f} ms/step  {ratio:5.3f}x")

@@ -307,11 +307,18 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
     ratio compares epochs run under the same machine load. The hinge loss skips the
     backward pass of a pair already in order, so the cost falls as the regularizer
     orders the landmarks; the fraction of such steps is reported per epoch.
+
+    It runs at ``--epoch-threads`` (default: every core), as a training run does. Where
+    the package default overlaps the landmark passes with the training pass
+    (``landmark_overlap: auto``), the default is also measured without overlap.
     """
     import copy
 
+    import torch
+
     from landmark_nas.config import RunConfig
     from landmark_nas.experiment import build_experiment
+    from landmark_nas.training.overlap import resolve_overlap
     from landmark_nas.training.spos import SPOSTrainer
 
     channels, cells, batch = parse_setting(args.setting)
@@ -333,6 +340,9 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         recommended: base,
         "paper": base.updated(landmark_batch_size=batch),
     }
+    threads = torch.get_num_threads()
+    if resolve_overlap(base.landmark_overlap, channels, base.bn_mode, threads):
+        configs[f"{recommended}-sequential"] = base.updated(landmark_overlap="off")
     experiment = build_experiment(base)
     with tempfile.TemporaryDirectory() as folder:
         trainers = {
@@ -377,6 +387,9 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         },
         "ordered_pair_fraction_per_epoch": ordered,
         "landmark_batch": {name: configs[name].landmark_batch_size for name in ordered},
+        "recommended": recommended,
+        "threads": threads,
+        "overlap": {name: trainers[name].overlap is not None for name in ordered},
         "steps_per_epoch": per_epoch,
         "images_per_epoch": per_epoch * batch,
         "measured_epochs": args.epoch_count,
@@ -659,10 +672,17 @@ WORKERS = {
 }
 
 
+def worker_threads(args: argparse.Namespace, task: str) -> int:
+    """Torch threads of a worker: ``--threads``, but ``--epoch-threads`` for the epochs."""
+    if task != "epoch":
+        return args.threads
+    return args.epoch_threads or len(os.sched_getaffinity(0))
+
+
 def run_worker(args: argparse.Namespace) -> None:
     import torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(worker_threads(args, args.task))
     result = WORKERS[(args.worker, args.task)](args)
     print(RESULT_TAG + json.dumps(result))
 
@@ -715,6 +735,8 @@ class Runner:
             str(a.epoch_warmup),
             "--epoch-block",
             str(a.epoch_block),
+            "--epoch-threads",
+            str(a.epoch_threads),
             "--data",
             str(a.data),
             "--benchmark",
@@ -722,7 +744,8 @@ class Runner:
             "--repeat-index",
             str(repeat),
         ]
-        env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads))
+        threads = worker_threads(a, task)
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
         lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_TAG)]
@@ -803,6 +826,7 @@ def summarize(
         "peak_memory_mib": {},
         "landmark_overhead": {},
         "landmark_overhead_paper": {},
+        "landmark_overhead_sequential": {},
         "landmark_overhead_per_epoch": {},
         "landmark_overhead_by_k": {},
         "train_images_per_s": {},
@@ -856,6 +880,10 @@ def summarize(
         ratios = epoch["ratio_per_epoch"]
         out["landmark_overhead"][setting] = median(ratios[recommended])
         out["landmark_overhead_paper"][setting] = median(ratios["paper"])
+        if f"{recommended}-sequential" in ratios:
+            out["landmark_overhead_sequential"][setting] = median(
+                ratios[f"{recommended}-sequential"]
+            )
         out["landmark_overhead_per_epoch"][setting] = {
             k: v for k, v in epoch.items() if k not in ("process_seconds",)
         }
@@ -882,7 +910,10 @@ def summarize(
     out["landmark_recommended"] = (
         f"the package default {recommended}: every step, landmark batch {recommended_batch}. "
         "landmark_overhead and landmark_overhead_paper: median over epochs of the wall time "
-        "per real-data epoch with the regularizer over the same epoch without it. "
+        "per real-data epoch with the regularizer over the same epoch without it, at the "
+        "threads of a training run (epoch threads), with the default landmark_overlap: auto; "
+        "landmark_overhead_sequential: the default with landmark_overlap off, where auto "
+        "turns it on. "
         "landmark_overhead_by_k: seconds per synthetic step, k<N> every N-th step at the "
         "training batch size"
     )
@@ -962,13 +993,17 @@ def print_table(summary: dict[str, Any]) -> None:
     print()
     print("landmark regularizer, wall time per real-data epoch relative to none (ours):")
     for setting, detail in summary["landmark_overhead_per_epoch"].items():
-        recommended = next(k for k in detail["ratio_per_epoch"] if k != "paper")
+        recommended = detail["recommended"]
+        overlap = " overlapped" if detail["overlap"][recommended] else ""
+        sequential = summary["landmark_overhead_sequential"].get(setting)
         print(
-            f"  {setting:11s}  {recommended} (default): "
+            f"  {setting:11s}  {recommended} (default{overlap}): "
             f"{summary['landmark_overhead'][setting]:.2f}x   "
-            f"paper (landmark batch {detail['landmark_batch']['paper']}): "
+            + (f"without overlap: {sequential:.2f}x   " if sequential is not None else "")
+            + f"paper (landmark batch {detail['landmark_batch']['paper']}): "
             f"{summary['landmark_overhead_paper'][setting]:.2f}x   "
-            f"({detail['measured_epochs']} epochs of {detail['images_per_epoch']} images)"
+            f"({detail['measured_epochs']} epochs of {detail['images_per_epoch']} images, "
+            f"{detail['threads']} threads)"
         )
     print("landmark regularizer, wall time per synthetic step relative to none (ours):")
     for setting, by_k in summary["landmark_overhead_by_k"].items():
@@ -1033,7 +1068,7 @@ def run_parent(args: argparse.Namespace) -> None:
             " && .venv-bench/bin/pip install --no-deps xautodl"
         )
     check_real_inputs(args)
-    warn_if_busy(args.threads)
+    warn_if_busy(max(args.threads, worker_threads(args, "epoch")))
     wall_started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         archs_path = Path(folder) / "archs.json"
@@ -1154,6 +1189,14 @@ def build_parser() -> argparse.ArgumentParser:
         "their epochs in interleaved blocks of this many steps",
     )
     parser.add_argument(
+        "--epoch-threads",
+        type=int,
+        default=0,
+        help="torch threads of the real-data epoch measurement; 0: every core this process "
+        "may use, as a training run uses by default (the regularizer's landmark_overlap "
+        "needs 2 or more)",
+    )
+    parser.add_argument(
         "--epoch-warmup",
         type=int,
         default=2,
@@ -1234,6 +1277,7 @@ def check_options(args: argparse.Namespace) -> None:
         "epoch_count": 1,
         "epoch_warmup": 0,
         "epoch_block": 1,
+        "epoch_threads": 0,
     }
     for name, low in at_least.items():
         if getattr(args, name) < low:
