@@ -9,10 +9,10 @@ Times, in one process on real CIFAR-10 batches and real landmarks, four versions
 * ``one-backward``: separate forward passes, one backward pass of loss + penalty;
 * ``shared``: both landmarks in one ``forward_many`` call, which runs their common
   stem (and any op both apply to the same value) once, and one backward pass (what
-  ``train_step`` does with ``landmark_overlap`` off);
-* ``overlapped`` (with ``--threads`` 2 or more): the training pass and the landmark
+  ``train_step`` does with ``landmark_overlap: off``);
+* ``overlap`` (with ``--threads`` 2 or more): the training pass and the landmark
   passes at the same time on two threads, the intra-op threads split between them
-  (what ``train_step`` does with ``landmark_overlap`` on).
+  (``landmark_overlap: on``).
 
 All compute the same gradients up to rounding (tests check the trainer's).
 
@@ -35,11 +35,12 @@ import torch.nn.functional as F
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import LandmarkNASError
 from landmark_nas.experiment import build_experiment
-from landmark_nas.training.overlap import Overlap
+from landmark_nas.training.overlap import ThreadGroup
 from landmark_nas.training.spos import SPOSTrainer
 from landmark_nas.training.streams import Stream, step_rng
 
-MODES = ("off", "separate", "one-backward", "shared", "overlapped")
+MODES = ("off", "separate", "one-backward", "shared", "overlap")
+THREADED = ("overlap",)
 
 
 def make_step(trainer: SPOSTrainer, mode: str):
@@ -59,25 +60,21 @@ def make_step(trainer: SPOSTrainer, mode: str):
             return F.cross_entropy(model(images, arch), labels)
 
         def penalty(losses_of):
-            return lambda: regularizer.penalty(
-                index, losses_of, step_rng(config.seed, index, Stream.PAIRS)
-            )
+            return regularizer.penalty(index, losses_of, step_rng(config.seed, index, Stream.PAIRS))
 
+        steps = {  # the trainer's own code
+            "shared": trainer._sequential_step,
+            "overlap": trainer._overlapped_step,
+        }
         if mode == "off":
             training_loss().backward()
-        elif mode == "shared":  # the trainer's own code, both ways
-            trainer._sequential_step(
-                training_loss, penalty(trainer._losses_on(landmark_x, landmark_y))
-            )
-        elif mode == "overlapped":
-            trainer._overlapped_step(
-                training_loss, penalty(trainer._losses_on(landmark_x, landmark_y))
-            )
+        elif mode in steps:
+            steps[mode](training_loss, penalty, trainer._losses_on(landmark_x, landmark_y))
         else:
             loss = training_loss()
             if mode == "separate":
                 loss.backward()
-            value, _ = penalty(separately(landmark_x, landmark_y))()
+            value, _ = penalty(separately(landmark_x, landmark_y))
             active = value.item() != 0.0
             if mode == "separate":
                 if active:
@@ -101,7 +98,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--block", type=int, default=30, help="steps per timed block")
     parser.add_argument("--rounds", type=int, default=8, help="blocks per variant")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help="comma-separated versions to time (off is always timed: ratios are to it); "
+        "overlap needs --threads 2 or more",
+    )
     args = parser.parse_args(argv)
+    chosen = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for mode in chosen:
+        if mode not in MODES:
+            raise SystemExit(f"error: --modes: unknown version {mode!r} (choose from {MODES})")
+        if mode in THREADED and args.threads < 2:
+            raise SystemExit(f"error: --modes {mode} needs --threads 2 or more")
     for name in ("channels", "cells", "batch", "block", "rounds", "threads"):
         if getattr(args, name) < 1:
             raise SystemExit(f"error: --{name} {getattr(args, name)} must be at least 1")
@@ -126,8 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {error}") from None
     with tempfile.TemporaryDirectory() as folder:
         trainer = SPOSTrainer(experiment, config.updated(landmark_overlap="off"), Path(folder))
-    modes = MODES if args.threads >= 2 else MODES[:-1]
-    trainer.overlap = Overlap(args.threads) if args.threads >= 2 else None
+    modes = tuple(m for m in MODES if m == "off" or m in chosen)
+    trainer.thread_group = ThreadGroup(args.threads) if args.threads >= 2 else None
     steppers = {mode: make_step(trainer, mode) for mode in modes}
     for index in range(3):  # untimed warm-up
         steppers["shared"](index)

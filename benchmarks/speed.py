@@ -389,7 +389,7 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         "landmark_batch": {name: configs[name].landmark_batch_size for name in ordered},
         "recommended": recommended,
         "threads": threads,
-        "overlap": {name: trainers[name].overlap is not None for name in ordered},
+        "overlap": {name: trainers[name].thread_group is not None for name in ordered},
         "steps_per_epoch": per_epoch,
         "images_per_epoch": per_epoch * batch,
         "measured_epochs": args.epoch_count,
@@ -994,7 +994,7 @@ def print_table(summary: dict[str, Any]) -> None:
     print("landmark regularizer, wall time per real-data epoch relative to none (ours):")
     for setting, detail in summary["landmark_overhead_per_epoch"].items():
         recommended = detail["recommended"]
-        overlap = " overlapped" if detail["overlap"][recommended] else ""
+        overlap = ", overlapped" if detail["overlap"][recommended] else ""
         sequential = summary["landmark_overhead_sequential"].get(setting)
         print(
             f"  {setting:11s}  {recommended} (default{overlap}): "

@@ -83,6 +83,7 @@ class RunConfig:
     threads: int = 0  # torch threads; 0: all cores
     # Landmark passes on a second thread during the training pass: auto (on with at least
     # 2 threads and channels <= 8, where it pays on CPU; docs/performance.md), on or off.
+    # Only rounding depends on it.
     landmark_overlap: str = "auto"
     checkpoint_every: int = 0  # steps between checkpoints; 0: every epoch
     extra: dict[str, Any] = field(default_factory=dict)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import ConfigError
-from landmark_nas.training.overlap import Overlap, add_gradients, resolve_overlap
+from landmark_nas.training.overlap import ThreadGroup, add_gradients, resolve_overlap
 from landmark_nas.training.spos import SPOSTrainer, fingerprint
 from landmark_nas.training.streams import Stream, step_rng
 
@@ -40,7 +40,7 @@ def test_when_the_landmark_passes_overlap(mode, channels, bn_mode, threads, expe
     assert resolve_overlap(mode, channels, bn_mode, threads) is expected
 
 
-def test_overlap_on_refuses_running_statistics_and_unknown_modes_are_named():
+def test_overlap_refuses_running_statistics_and_unknown_modes_are_named():
     with pytest.raises(ConfigError, match="bn_mode=batch"):
         resolve_overlap("on", 8, "recalibrate", 2)
     with pytest.raises(ConfigError, match="landmark_overlap='sometimes'"):
@@ -54,45 +54,48 @@ def test_overlap_does_not_change_what_a_run_computes():
 
 
 def test_run_splits_the_threads_and_restores_them(two_threads):
-    overlap = Overlap(2)
+    group = ThreadGroup(2)
     seen = {}
 
-    def side():
-        seen["side"] = (threading.current_thread().name, torch.get_num_threads())
-        return "side"
+    def worker():
+        seen["worker"] = (threading.current_thread().name, torch.get_num_threads())
+        return "worker"
 
-    def main():
-        seen["main"] = torch.get_num_threads()
-        return "main"
+    def caller():
+        seen["caller"] = torch.get_num_threads()
+        return "caller"
 
     try:
-        assert overlap.run(main, side) == ("main", "side")
+        assert group.run([caller, worker]) == ["caller", "worker"]
+        assert seen["caller"] == 1
+        assert seen["worker"][0].startswith("landmark-passes") and seen["worker"][1] == 1
+        assert torch.get_num_threads() == 2
+        assert group.run([caller]) == ["caller"] and seen["caller"] == 2
+        with pytest.raises(ValueError, match="3 functions for 2 threads"):
+            group.run([caller, caller, caller])
     finally:
-        overlap.close()
-    assert seen["main"] == 1
-    assert seen["side"][0].startswith("landmark-passes") and seen["side"][1] == 1
-    assert torch.get_num_threads() == 2
+        group.close()
 
 
-def test_run_waits_for_the_side_work_when_the_main_work_fails(two_threads):
-    overlap = Overlap(2)
+def test_run_waits_for_the_workers_when_the_caller_fails(two_threads):
+    group = ThreadGroup(2)
     release = threading.Event()
     finished = threading.Event()
 
-    def side():
+    def worker():
         release.wait(5)
         finished.set()
 
-    def main():
+    def caller():
         release.set()
-        raise RuntimeError("main failed")
+        raise RuntimeError("caller failed")
 
     try:
-        with pytest.raises(RuntimeError, match="main failed"):
-            overlap.run(main, side)
+        with pytest.raises(RuntimeError, match="caller failed"):
+            group.run([caller, worker])
         assert finished.is_set()  # never left running against the next step
     finally:
-        overlap.close()
+        group.close()
     assert torch.get_num_threads() == 2
 
 
@@ -104,21 +107,28 @@ def test_add_gradients_adds_sets_and_skips():
     assert a.grad.tolist() == [3.0, 3.0] and b.grad.tolist() == [3.0, 3.0]
 
 
-def expected_gradients(trainer: SPOSTrainer, step: int):
-    """Gradient of training loss plus penalty, from two separate backward passes."""
+def expected_gradients(trainer: SPOSTrainer, step: int, loss_threads: int, penalty_threads: int):
+    """Gradient of training loss plus penalty, from separate passes on the given threads.
+
+    Rounding depends on the thread count (at C=4 the stem's gradient moves by about 1e-3
+    between one and two threads), so each part uses the count it has in the step.
+    """
     config, model = trainer.config, trainer.model
     params = list(model.parameters())
     images, labels = trainer.train_stream.batch(step)
     arch = trainer.sampler.sample(step_rng(config.seed, step, Stream.ARCH))
     landmark_x, landmark_y = trainer.landmark_stream.batch(step)
+    torch.set_num_threads(penalty_threads)
     penalty, _ = trainer.regularizer.penalty(
         step,
         lambda archs: [F.cross_entropy(model(landmark_x, a), landmark_y) for a in archs],
         step_rng(config.seed, step, Stream.PAIRS),
     )
+    penalty_grads = torch.autograd.grad(penalty, params, allow_unused=True)
+    torch.set_num_threads(loss_threads)
     loss = F.cross_entropy(model(images, arch), labels)
     loss_grads = torch.autograd.grad(loss, params, allow_unused=True)
-    penalty_grads = torch.autograd.grad(penalty, params, allow_unused=True)
+    torch.set_num_threads(2)
     assert any(g is not None and g.abs().sum() > 0 for g in penalty_grads)
     return [
         None if a is None and b is None else (0 if a is None else a) + (0 if b is None else b)
@@ -126,26 +136,22 @@ def expected_gradients(trainer: SPOSTrainer, step: int):
     ]
 
 
-@pytest.mark.parametrize("mode", ["on", "off"])
+@pytest.mark.parametrize(("mode", "loss_threads", "penalty_threads"), [("on", 1, 1), ("off", 2, 2)])
 def test_both_ways_follow_the_gradient_of_loss_plus_penalty(
-    mode, tiny_config, tiny_experiment, tmp_path, two_threads
+    mode, loss_threads, penalty_threads, tiny_config, tiny_experiment, tmp_path, two_threads
 ):
     config = tiny_config.updated(
         landmark_loss="softplus",
         landmark_schedule="constant",
+        landmark_pairs=2,
         grad_clip=0.0,
         landmark_overlap=mode,
     )
     trainer = SPOSTrainer(tiny_experiment, config, tmp_path / "run")
-    assert (trainer.overlap is not None) is (mode == "on")
+    assert (trainer.thread_group is not None) is (mode == "on")
     step = config.warmup_steps()
     assert trainer.regularizer.active(step)
-    # Overlapped, each pass runs on one intra-op thread. Rounding depends on the thread
-    # count (at C=4 the stem's gradient moves by about 1e-3 between one and two), so
-    # the expected gradient is computed with the same count as the step under test.
-    torch.set_num_threads(1 if mode == "on" else 2)
-    expected = expected_gradients(trainer, step)
-    torch.set_num_threads(2)
+    expected = expected_gradients(trainer, step, loss_threads, penalty_threads)
     trainer.optimizer.step = lambda: None  # keep the gradients, skip the update
     values = trainer.train_step(step)
     assert values["penalty"] > 0
@@ -161,21 +167,25 @@ def train_steps(experiment, config, folder, steps: int) -> dict[str, torch.Tenso
     trainer = SPOSTrainer(experiment, config, folder)
     for step in range(steps):
         trainer.train_step(step)
-    if trainer.overlap is not None:
-        trainer.overlap.close()
+    if trainer.thread_group is not None:
+        trainer.thread_group.close()
     return trainer.model.state_dict()
 
 
-def test_overlapped_training_is_reproducible_and_matches_sequential_training(
+def test_overlapped_training_is_reproducible(tiny_config, tiny_experiment, tmp_path, two_threads):
+    config = tiny_config.updated(landmark_warmup_epochs=0.0, landmark_overlap="on")
+    first = train_steps(tiny_experiment, config, tmp_path / "a", 6)
+    second = train_steps(tiny_experiment, config, tmp_path / "b", 6)
+    for name, value in first.items():
+        assert torch.equal(value, second[name]), name
+
+
+def test_overlapped_training_matches_sequential_training_on_one_thread_per_pass(
     tiny_config, tiny_experiment, tmp_path, two_threads
 ):
     config = tiny_config.updated(landmark_warmup_epochs=0.0, landmark_overlap="on")
-    steps = 6
-    first = train_steps(tiny_experiment, config, tmp_path / "a", steps)
-    second = train_steps(tiny_experiment, config, tmp_path / "b", steps)
-    # The same passes one after the other, on the one intra-op thread each pass had.
-    torch.set_num_threads(1)
-    sequential = train_steps(tiny_experiment, config, tmp_path / "c", steps)
-    for name, value in first.items():
-        assert torch.equal(value, second[name]), name
+    overlapped = train_steps(tiny_experiment, config, tmp_path / "a", 6)
+    torch.set_num_threads(1)  # one thread: the same passes one after the other
+    sequential = train_steps(tiny_experiment, config, tmp_path / "b", 6)
+    for name, value in overlapped.items():
         assert (value - sequential[name]).norm() <= 1e-4 * sequential[name].norm() + 1e-8, name

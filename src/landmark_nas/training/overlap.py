@@ -2,50 +2,45 @@
 
 A regularized step has two independent pieces of work on the same weights: the
 training pass (forward and backward of the sampled architecture on the training
-batch) and the landmark passes (forward of the pair's landmarks on the held-out batch,
-backward of the penalty when it is non-zero). With ``landmark_overlap`` they run at
-the same time on two threads, each with its own share of the intra-op threads, and
+batch) and the landmark passes (forward of the pair's landmarks on the held-out
+batch, backward of the penalty when it is non-zero). With ``landmark_overlap`` they
+run at the same time on two threads, each with its share of the intra-op threads, and
 the landmark gradients are added to the training gradients once both are done.
 
-This pays off when intra-op threads cannot keep the cores busy on their own. On the
+It pays off when intra-op threads cannot keep the cores busy on their own. On the
 two-core machine of ``docs/performance.md``, at C=8 a second intra-op thread speeds up
-a plain step by under 10 %, so the landmark passes fit in the idle core: a regularized
-step costs about 1.1-1.2x a plain one instead of 1.35-1.45x (N=1, 2 and 5). At C=16
-the second intra-op thread is worth about 1.8x, and a training pass on one thread is
-slower than both passes one after the other on two; ``auto`` therefore overlaps only
-super-nets with at most ``AUTO_MAX_CHANNELS`` channels.
+a plain step by under 10 %, so the landmark passes fit in the idle core: an epoch
+with the default regularizer costs 1.12x a plain one instead of 1.34x. At C=16 the
+second intra-op thread is worth about 1.7x, and a training pass on one thread is
+slower than both passes one after the other on two (1.75x instead of 1.3x per step).
+``auto`` therefore overlaps only super-nets of at most ``AUTO_MAX_CHANNELS`` channels,
+and never with one thread or with batch norm in ``recalibrate`` mode (running
+statistics, updated by every forward pass, cannot be shared by two threads).
 
-The result is the same gradient, loss plus penalty, up to floating-point rounding:
-the two parts are summed in a fixed order after both threads finish, so a run is as
-reproducible as one without overlap.
+The gradient is that of loss plus penalty, summed in a fixed order after both threads
+finish, so a run is as reproducible as one without overlap. It differs from a run
+without overlap by rounding only: each pass runs on fewer intra-op threads.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import logging
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any
 
 import torch
 
 from landmark_nas.errors import ConfigError
 
-logger = logging.getLogger(__name__)
-
 OVERLAP_MODES = ("auto", "on", "off")
-AUTO_MAX_CHANNELS = 8  # measured: C=8 gains, C=16 loses (docs/performance.md)
-
-A = TypeVar("A")
-B = TypeVar("B")
+AUTO_MAX_CHANNELS = 8  # measured: overlap gains at C=8 and loses at C=16
 
 
 def resolve_overlap(mode: str, channels: int, bn_mode: str, threads: int) -> bool:
     """Whether a run with these settings overlaps its landmark passes.
 
     ``threads`` is the number of intra-op threads the run has; one thread has nothing
-    to overlap with. Batch norm in ``recalibrate`` mode updates running statistics in
-    every forward pass, which two threads must not do at once.
+    to overlap with.
     """
     if mode not in OVERLAP_MODES:
         raise ConfigError(
@@ -63,50 +58,53 @@ def resolve_overlap(mode: str, channels: int, bn_mode: str, threads: int) -> boo
     return mode == "on" or channels <= AUTO_MAX_CHANNELS
 
 
-class Overlap:
-    """Runs two functions at once: one on the calling thread, one on a worker thread.
-
-    The ``threads`` intra-op threads are split between them: the calling thread gets
-    the larger half while both run, and all of them again afterwards.
-    """
+class ThreadGroup:
+    """Runs functions at the same time: the first on the calling thread, the others on
+    worker threads, with the ``threads`` intra-op threads split evenly between them."""
 
     def __init__(self, threads: int) -> None:
         if threads < 2:
-            raise ValueError(f"overlap needs at least 2 threads, got {threads}")
+            raise ValueError(f"a thread group needs at least 2 threads, got {threads}")
         self.threads = threads
-        self.main_threads = threads - threads // 2
-        self.worker_threads = threads // 2
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1,
-                thread_name_prefix="landmark-passes",
-                initializer=torch.set_num_threads,
-                initargs=(self.worker_threads,),
+                max_workers=self.threads - 1, thread_name_prefix="landmark-passes"
             )
         return self._pool
 
-    def run(self, main: Callable[[], A], side: Callable[[], B]) -> tuple[A, B]:
-        """``(main(), side())``, with ``side`` on the worker thread.
+    def run(self, functions: Sequence[Callable[[], Any]]) -> list[Any]:
+        """``[f() for f in functions]``, computed at the same time (at most ``threads``).
 
-        Returns only when both have finished, also when ``main`` raises.
+        Returns only when every function has finished, also when one raises.
         """
-        pool = self._executor()
-        # Intra-op thread counts are per thread: this sets the calling thread's only.
-        torch.set_num_threads(self.main_threads)
+        if not 1 <= len(functions) <= self.threads:
+            raise ValueError(f"{len(functions)} functions for {self.threads} threads")
+        share = self.threads // len(functions)
+        # The calling thread gets what the even split leaves over.
+        first = self.threads - share * (len(functions) - 1)
+
+        def with_threads(function: Callable[[], Any]) -> Callable[[], Any]:
+            def call() -> Any:
+                # Intra-op thread counts are per thread: this sets the worker's own.
+                torch.set_num_threads(share)
+                return function()
+
+            return call
+
+        futures = [self._executor().submit(with_threads(f)) for f in functions[1:]]
+        torch.set_num_threads(first)
         try:
-            future = pool.submit(side)
             try:
-                first = main()
-            except BaseException:
-                concurrent.futures.wait([future])
-                raise
-            second = future.result()
+                results = [functions[0]()]
+            finally:
+                concurrent.futures.wait(futures)
+            results.extend(future.result() for future in futures)
         finally:
             torch.set_num_threads(self.threads)
-        return first, second
+        return results
 
     def close(self) -> None:
         if self._pool is not None:

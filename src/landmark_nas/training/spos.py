@@ -29,7 +29,7 @@ from landmark_nas.evaluation import ArchScores, ranking_metrics, score_archs
 from landmark_nas.experiment import Experiment
 from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
 from landmark_nas.supernet import create_supernet
-from landmark_nas.training.overlap import Overlap, add_gradients, resolve_overlap
+from landmark_nas.training.overlap import ThreadGroup, add_gradients, resolve_overlap
 from landmark_nas.training.progress import Progress, silent
 from landmark_nas.training.samplers import create_sampler
 from landmark_nas.training.streams import LandmarkStream, Stream, TrainStream, step_rng
@@ -47,7 +47,7 @@ EXECUTION_FIELDS = (
     "benchmark",
     "extra",
     "channels_last",
-    "landmark_overlap",  # changes only the order of floating-point sums
+    "landmark_overlap",  # changes only the rounding of floating-point sums
 )
 
 
@@ -201,14 +201,13 @@ class SPOSTrainer:
             else None
         )
         # Decided once, from the thread count the run starts with (see training.overlap).
-        self.overlap = (
-            Overlap(torch.get_num_threads())
-            if config.use_landmarks
-            and resolve_overlap(
-                config.landmark_overlap, config.channels, config.bn_mode, torch.get_num_threads()
-            )
-            else None
+        threads = torch.get_num_threads()
+        overlap = config.use_landmarks and resolve_overlap(
+            config.landmark_overlap, config.channels, config.bn_mode, threads
         )
+        self.thread_group = ThreadGroup(threads) if overlap else None
+        if overlap:
+            logger.info("landmark passes overlap the training pass (%d threads)", threads)
         self._parameters = list(self.model.parameters())
         self.step = 0
         self.images_seen = 0
@@ -299,15 +298,15 @@ class SPOSTrainer:
             landmark_x, landmark_y = self.landmark_stream.batch(step)
             pairs_rng = step_rng(config.seed, step, Stream.PAIRS)
 
-            def penalty() -> tuple[torch.Tensor, int]:
-                return self.regularizer.penalty(
-                    step, self._losses_on(landmark_x, landmark_y), pairs_rng
-                )
+            def penalty(losses_of) -> tuple[torch.Tensor, int]:
+                return self.regularizer.penalty(step, losses_of, pairs_rng)
 
-            if self.overlap is not None:
-                loss, penalty_value, passes = self._overlapped_step(training_loss, penalty)
-            else:
-                loss, penalty_value, passes = self._sequential_step(training_loss, penalty)
+            regularized_step = (
+                self._sequential_step if self.thread_group is None else self._overlapped_step
+            )
+            loss, penalty_value, passes = regularized_step(
+                training_loss, penalty, self._losses_on(landmark_x, landmark_y)
+            )
             self.landmark_images += passes * len(landmark_y)
             self.images_seen += passes * len(landmark_y)
         else:
@@ -324,11 +323,16 @@ class SPOSTrainer:
         self.optimizer.step()
         return {"loss": loss_value, "penalty": penalty_value}
 
+    # Each regularized step below takes the training loss, the penalty as a function of a
+    # batched landmark loss (``LandmarkRegularizer.penalty`` for this step: call it once),
+    # and the batched landmark loss on this step's held-out batch. Each returns the
+    # training loss, the penalty's value and the number of landmark passes, and leaves
+    # the gradient of loss plus penalty in the parameters' ``.grad``.
     @staticmethod
-    def _sequential_step(training_loss, penalty) -> tuple[torch.Tensor, float, int]:
+    def _sequential_step(training_loss, penalty, losses_of) -> tuple[torch.Tensor, float, int]:
         """Training pass, landmark passes, then one backward pass of loss + penalty."""
         loss = training_loss()
-        value, passes = penalty()
+        value, passes = penalty(losses_of)
         penalty_value = value.detach().item()
         # A pair already in order (hinge at zero) needs no backward pass. Otherwise one
         # backward pass for loss and penalty together: about 1 ms a step less than two
@@ -337,8 +341,10 @@ class SPOSTrainer:
         objective.backward()
         return loss, penalty_value, passes
 
-    def _overlapped_step(self, training_loss, penalty) -> tuple[torch.Tensor, float, int]:
-        """The training pass here, the landmark passes on the overlap thread, at once."""
+    def _overlapped_step(
+        self, training_loss, penalty, losses_of
+    ) -> tuple[torch.Tensor, float, int]:
+        """The training pass here and the landmark passes on a second thread, at once."""
 
         def train() -> torch.Tensor:
             loss = training_loss()
@@ -346,14 +352,14 @@ class SPOSTrainer:
             return loss
 
         def landmarks() -> tuple[float, int, tuple[torch.Tensor | None, ...] | None]:
-            value, passes = penalty()
+            value, passes = penalty(losses_of)
             penalty_value = value.detach().item()
             gradients = None
             if value.requires_grad and penalty_value != 0.0:
                 gradients = torch.autograd.grad(value, self._parameters, allow_unused=True)
             return penalty_value, passes, gradients
 
-        loss, (penalty_value, passes, gradients) = self.overlap.run(train, landmarks)
+        loss, (penalty_value, passes, gradients) = self.thread_group.run([train, landmarks])
         if gradients is not None:
             add_gradients(self._parameters, gradients)
         return loss, penalty_value, passes
@@ -450,8 +456,8 @@ class SPOSTrainer:
                         )
         finally:
             bar.close()
-            if self.overlap is not None:
-                self.overlap.close()
+            if self.thread_group is not None:
+                self.thread_group.close()
         if scores is None:
             scores = self.score()
         self.save_supernet()
