@@ -43,6 +43,9 @@ def test_when_the_landmark_passes_overlap(mode, channels, bn_mode, threads, expe
 def test_overlap_refuses_running_statistics_and_unknown_modes_are_named():
     with pytest.raises(ConfigError, match="bn_mode=batch"):
         resolve_overlap("on", 8, "recalibrate", 2)
+    with pytest.raises(ConfigError, match="needs bn_mode=batch"):
+        RunConfig(landmark_overlap="on", bn_mode="recalibrate").validate()
+    RunConfig(landmark_overlap="on", bn_mode="recalibrate", use_landmarks=False).validate()
     with pytest.raises(ConfigError, match="landmark_overlap='sometimes'"):
         RunConfig(landmark_overlap="sometimes").validate()
 
