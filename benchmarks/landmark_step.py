@@ -100,20 +100,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument(
         "--modes",
-        default=",".join(MODES),
+        default=None,
         help="comma-separated versions to time (off is always timed: ratios are to it); "
-        "overlap needs --threads 2 or more",
+        "overlap needs --threads 2 or more (default: every version the threads allow)",
     )
     args = parser.parse_args(argv)
-    chosen = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for name in ("channels", "cells", "batch", "block", "rounds", "threads"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name} {getattr(args, name)} must be at least 1")
+    if args.modes is None:  # every version this thread count can run
+        chosen = [m for m in MODES if args.threads >= 2 or m not in THREADED]
+    else:
+        chosen = [m.strip() for m in args.modes.split(",") if m.strip()]
+        if not chosen:
+            raise SystemExit("error: --modes names no version")
     for mode in chosen:
         if mode not in MODES:
             raise SystemExit(f"error: --modes: unknown version {mode!r} (choose from {MODES})")
         if mode in THREADED and args.threads < 2:
             raise SystemExit(f"error: --modes {mode} needs --threads 2 or more")
-    for name in ("channels", "cells", "batch", "block", "rounds", "threads"):
-        if getattr(args, name) < 1:
-            raise SystemExit(f"error: --{name} {getattr(args, name)} must be at least 1")
     steps = args.block * args.rounds
     if steps * args.batch > 25_000:
         raise SystemExit(
@@ -139,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     trainer.thread_group = ThreadGroup(args.threads) if args.threads >= 2 else None
     steppers = {mode: make_step(trainer, mode) for mode in modes}
     for index in range(3):  # untimed warm-up
-        steppers["shared"](index)
+        for stepper in steppers.values():
+            stepper(index)
     seconds: dict[str, list[float]] = {mode: [] for mode in steppers}
     for block in range(args.rounds):
         shift = block % len(modes)

@@ -266,8 +266,15 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     for key in values:
         if key not in names:
             raise ConfigError(f"{path}: unknown field {key!r}")
+    for key in _ON_OFF_FIELDS:
+        # YAML 1.1 reads an unquoted on / off as a boolean.
+        if isinstance(values.get(key), bool):
+            values[key] = "on" if values[key] else "off"
     _check_types(path, values)
     return values
+
+
+_ON_OFF_FIELDS = ("landmark_overlap",)
 
 
 def _check_types(path: Path, values: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import ConfigError
@@ -122,7 +123,10 @@ def run_one(
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = SPOSTrainer(experiment, config, run_dir, progress)
     trainer.try_resume()  # refuses a folder of another configuration before touching it
-    write_json(run_dir / "config.json", {"config": config.to_dict(), "versions": versions()})
+    write_json(
+        run_dir / "config.json",
+        {"config": config.to_dict(), "versions": versions(), "execution": execution(trainer)},
+    )
     logger.info("run %s (%s, seed %d): %s", run_dir, variant, config.seed, config.to_dict())
     result = trainer.train()
     started = time.perf_counter()
@@ -140,6 +144,7 @@ def run_one(
         "landmark_images": result.landmark_images,
         "train_seconds": result.wall_seconds,
         "search_seconds": search_seconds,
+        "execution": execution(trainer),
         "final": result.history[-1],
         "history": result.history,
         "picked": picked,
@@ -157,6 +162,14 @@ def run_one(
     }
     write_json(finished, summary)
     return summary
+
+
+def execution(trainer: SPOSTrainer) -> dict[str, Any]:
+    """How this process ran the training: threads, and whether landmark passes overlapped."""
+    return {
+        "threads": torch.get_num_threads(),
+        "landmark_overlap": trainer.thread_group is not None,
+    }
 
 
 METRICS = ("kendall_tau", "spearman_rho", "precision_at_top")

@@ -192,3 +192,44 @@ def test_overlapped_training_matches_sequential_training_on_one_thread_per_pass(
     sequential = train_steps(tiny_experiment, config, tmp_path / "b", 6)
     for name, value in overlapped.items():
         assert (value - sequential[name]).norm() <= 1e-4 * sequential[name].norm() + 1e-8, name
+
+
+def test_a_new_worker_gets_its_share_from_the_first_call(two_threads):
+    # A thread's first call into torch's thread pool resets its count to the
+    # process-wide value; with an odd count the shares differ and that would show.
+    torch.set_num_threads(3)
+    group = ThreadGroup(3)
+    seen = []
+    try:
+        for _ in range(2):
+            # The worker looks only after the calling thread has taken its share (2).
+            ready = threading.Event()
+            group.run(
+                [
+                    ready.set,
+                    lambda ready=ready: ready.wait(5) and seen.append(torch.get_num_threads()),
+                ]
+            )
+    finally:
+        group.close()
+    assert seen == [1, 1]
+    assert torch.get_num_threads() == 3
+
+
+def test_run_restores_the_count_it_found(two_threads):
+    group = ThreadGroup(2)
+    torch.set_num_threads(1)
+    try:
+        group.run([lambda: None, lambda: None])
+    finally:
+        group.close()
+    assert torch.get_num_threads() == 1
+
+
+def test_on_and_off_unquoted_in_yaml_mean_the_strings(tmp_path):
+    from landmark_nas.config import load_config_file
+
+    for text, value in (("on", "on"), ("off", "off"), ("'auto'", "auto")):
+        path = tmp_path / f"{value}.yaml"
+        path.write_text(f"landmark_overlap: {text}\n")
+        assert load_config_file(path)["landmark_overlap"] == value

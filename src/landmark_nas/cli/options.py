@@ -67,7 +67,7 @@ TRAIN_OPTIONS = [
         "landmark_overlap",
         str,
         "landmark passes on a second thread during the training pass: auto (with 2+ "
-        "threads and channels <= 8), on or off",
+        "threads, channels <= 8 and bn-mode batch), on or off",
     ),
     ("ranking_archs", int, "non-landmark architectures ranked against the ground truth"),
     ("ranking_seed", int, "seed of the ranked architecture set (shared by all runs)"),

@@ -10,9 +10,9 @@ the landmark gradients are added to the training gradients once both are done.
 It pays off when intra-op threads cannot keep the cores busy on their own. On the
 two-core machine of ``docs/performance.md``, at C=8 a second intra-op thread speeds up
 a plain step by under 10 %, so the landmark passes fit in the idle core: an epoch
-with the default regularizer costs 1.12x a plain one instead of 1.34x. At C=16 the
+with the default regularizer costs 1.14x a plain one instead of 1.34x. At C=16 the
 second intra-op thread is worth about 1.7x, and a training pass on one thread is
-slower than both passes one after the other on two (1.75x instead of 1.3x per step).
+slower than both passes one after the other on two (1.80x instead of 1.32x per step).
 ``auto`` therefore overlaps only super-nets of at most ``AUTO_MAX_CHANNELS`` channels,
 and never with one thread or with batch norm in ``recalibrate`` mode (running
 statistics, updated by every forward pass, cannot be shared by two threads).
@@ -88,12 +88,16 @@ class ThreadGroup:
 
         def with_threads(function: Callable[[], Any]) -> Callable[[], Any]:
             def call() -> Any:
-                # Intra-op thread counts are per thread: this sets the worker's own.
+                # Intra-op thread counts are per thread: this sets the worker's own. A
+                # thread's first call into torch's thread pool resets its count to the
+                # process-wide value, so that happens first (get_num_threads), not after.
+                torch.get_num_threads()
                 torch.set_num_threads(share)
                 return function()
 
             return call
 
+        previous = torch.get_num_threads()
         futures = [self._executor().submit(with_threads(f)) for f in functions[1:]]
         torch.set_num_threads(first)
         try:
@@ -103,7 +107,7 @@ class ThreadGroup:
                 concurrent.futures.wait(futures)
             results.extend(future.result() for future in futures)
         finally:
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(previous)
         return results
 
     def close(self) -> None:

@@ -208,6 +208,8 @@ class SPOSTrainer:
         self.thread_group = ThreadGroup(threads) if overlap else None
         if overlap:
             logger.info("landmark passes overlap the training pass (%d threads)", threads)
+        elif config.use_landmarks and config.landmark_overlap == "on":
+            logger.warning("landmark_overlap=on has no effect with %d thread", threads)
         self._parameters = list(self.model.parameters())
         self.step = 0
         self.images_seen = 0
