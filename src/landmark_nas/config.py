@@ -44,7 +44,7 @@ class RunConfig:
     # --- SPOS training ---
     sampler: str = "uniform"
     batch_size: int = 64
-    epochs: int = 8  # about 13 minutes for spos + landmarks (make compare) on two cores
+    epochs: int = 8  # about 11 minutes for spos + landmarks (make compare) on two cores
     steps: int | None = None  # total optimizer steps; overrides epochs when set
     lr: float = 0.025  # SGD, cosine-annealed to lr_min over the run (NAS-Bench-201 search)
     lr_min: float = 0.001
