@@ -50,11 +50,15 @@ def make_step(trainer: SPOSTrainer, mode: str):
     def separately(images, labels):
         return lambda archs: [F.cross_entropy(model(images, a), labels) for a in archs]
 
+    trainer_step = {  # the trainer's own code
+        "shared": trainer._sequential_step,
+        "overlap": trainer._overlapped_step,
+    }.get(mode)
+
     def step(index: int) -> None:
         images, labels = trainer.train_stream.batch(index)
         arch = trainer.sampler.sample(step_rng(config.seed, index, Stream.ARCH))
         trainer.optimizer.zero_grad(set_to_none=True)
-        landmark_x, landmark_y = trainer.landmark_stream.batch(index)
 
         def training_loss():
             return F.cross_entropy(model(images, arch), labels)
@@ -62,15 +66,13 @@ def make_step(trainer: SPOSTrainer, mode: str):
         def penalty(losses_of):
             return regularizer.penalty(index, losses_of, step_rng(config.seed, index, Stream.PAIRS))
 
-        steps = {  # the trainer's own code
-            "shared": trainer._sequential_step,
-            "overlap": trainer._overlapped_step,
-        }
-        if mode == "off":
+        if mode == "off":  # no landmark batch is drawn: the reference does no such work
             training_loss().backward()
-        elif mode in steps:
-            steps[mode](training_loss, penalty, trainer._losses_on(landmark_x, landmark_y))
+        elif trainer_step is not None:
+            landmark_x, landmark_y = trainer.landmark_stream.batch(index)
+            trainer_step(training_loss, penalty, trainer._losses_on(landmark_x, landmark_y))
         else:
+            landmark_x, landmark_y = trainer.landmark_stream.batch(index)
             loss = training_loss()
             if mode == "separate":
                 loss.backward()

@@ -674,9 +674,9 @@ WORKERS = {
 
 def worker_threads(args: argparse.Namespace, task: str) -> int:
     """Torch threads of a worker: ``--threads``, but ``--epoch-threads`` for the epochs."""
-    if task != "epoch":
-        return args.threads
-    return args.epoch_threads or len(os.sched_getaffinity(0))
+    from landmark_nas.utils.environment import thread_count
+
+    return args.threads if task != "epoch" else thread_count(args.epoch_threads)
 
 
 def run_worker(args: argparse.Namespace) -> None:

@@ -194,11 +194,10 @@ class RunConfig:
                     f"landmark_images={self.landmark_images} is smaller than one landmark batch "
                     f"({self.landmark_batch()} images)"
                 )
-        if self.use_landmarks and self.landmark_overlap == "on" and self.bn_mode != "batch":
-            raise ConfigError(
-                f"landmark_overlap=on needs bn_mode=batch (bn_mode={self.bn_mode!r} updates "
-                "running statistics in every forward pass, which two threads cannot share)"
-            )
+        if self.use_landmarks:
+            from landmark_nas.training.overlap import check_overlap
+
+            check_overlap(self.landmark_overlap, self.bn_mode)
         if self.landmark_batch_size is not None and self.landmark_batch_size <= 0:
             raise ConfigError(f"landmark_batch_size={self.landmark_batch_size} must be positive")
         if self.landmark_warmup_epochs is not None and self.landmark_warmup_epochs < 0:

@@ -11,8 +11,8 @@ It pays off when intra-op threads cannot keep the cores busy on their own. On th
 two-core machine of ``docs/performance.md``, at C=8 a second intra-op thread speeds up
 a plain step by under 10 %, so the landmark passes fit in the idle core: an epoch
 with the default regularizer costs 1.14x a plain one instead of 1.34x. At C=16 the
-second intra-op thread is worth about 1.7x, and a training pass on one thread is
-slower than both passes one after the other on two (1.80x instead of 1.32x per step).
+second intra-op thread is worth about 1.6-1.7x, and a training pass on one thread is
+slower than both passes one after the other on two (1.78x instead of 1.38x per step).
 ``auto`` therefore overlaps only super-nets of at most ``AUTO_MAX_CHANNELS`` channels,
 and never with one thread or with batch norm in ``recalibrate`` mode (running
 statistics, updated by every forward pass, cannot be shared by two threads).
@@ -36,24 +36,27 @@ OVERLAP_MODES = ("auto", "on", "off")
 AUTO_MAX_CHANNELS = 8  # measured: overlap gains at C=8 and loses at C=16
 
 
+def check_overlap(mode: str, bn_mode: str) -> None:
+    """Reject an unknown mode, and ``on`` with running batch-norm statistics."""
+    if mode not in OVERLAP_MODES:
+        raise ConfigError(
+            f"landmark_overlap={mode!r} is unknown (choose from: {', '.join(OVERLAP_MODES)})"
+        )
+    if mode == "on" and bn_mode != "batch":
+        raise ConfigError(
+            f"landmark_overlap=on needs bn_mode=batch (bn_mode={bn_mode!r} updates "
+            "running statistics in every forward pass, which two threads cannot share)"
+        )
+
+
 def resolve_overlap(mode: str, channels: int, bn_mode: str, threads: int) -> bool:
     """Whether a run with these settings overlaps its landmark passes.
 
     ``threads`` is the number of intra-op threads the run has; one thread has nothing
     to overlap with.
     """
-    if mode not in OVERLAP_MODES:
-        raise ConfigError(
-            f"landmark_overlap={mode!r} is unknown (choose from: {', '.join(OVERLAP_MODES)})"
-        )
-    if mode == "off" or threads < 2:
-        return False
-    if bn_mode != "batch":
-        if mode == "on":
-            raise ConfigError(
-                f"landmark_overlap=on needs bn_mode=batch (bn_mode={bn_mode!r} updates "
-                "running statistics in every forward pass, which two threads cannot share)"
-            )
+    check_overlap(mode, bn_mode)
+    if mode == "off" or threads < 2 or bn_mode != "batch":
         return False
     return mode == "on" or channels <= AUTO_MAX_CHANNELS
 

@@ -26,7 +26,11 @@ def versions() -> dict[str, str]:
     }
 
 
+def thread_count(threads: int) -> int:
+    """``threads``, or with 0 the number of cores this process may use."""
+    return threads if threads > 0 else len(os.sched_getaffinity(0))
+
+
 def set_threads(threads: int) -> None:
     """Use ``threads`` intra-op threads (0: one per available core)."""
-    count = threads if threads > 0 else len(os.sched_getaffinity(0))
-    torch.set_num_threads(count)
+    torch.set_num_threads(thread_count(threads))
