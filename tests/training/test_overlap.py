@@ -113,8 +113,9 @@ def test_add_gradients_adds_sets_and_skips():
 def expected_gradients(trainer: SPOSTrainer, step: int, loss_threads: int, penalty_threads: int):
     """Gradient of training loss plus penalty, from separate passes on the given threads.
 
-    Rounding depends on the thread count (at C=4 the stem's gradient moves by about 1e-3
-    between one and two threads), so each part uses the count it has in the step.
+    Rounding depends on the thread count (at C=4 the stem's gradient on one thread and on
+    two differ by more than the tolerance below), so each part uses the count it has in
+    the step.
     """
     config, model = trainer.config, trainer.model
     params = list(model.parameters())
