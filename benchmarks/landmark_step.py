@@ -1,6 +1,6 @@
 """A/B of the regularized training step: how the landmark passes are run.
 
-Times, in one process on real CIFAR-10 batches and real landmarks, versions of
+Times, in one process on real CIFAR-10 batches and real landmarks, four versions of
 ``SPOSTrainer.train_step``, in blocks that take turns so all see the same load:
 
 * ``off``: no regularizer;
@@ -12,10 +12,7 @@ Times, in one process on real CIFAR-10 batches and real landmarks, versions of
   ``train_step`` does with ``landmark_overlap: off``);
 * ``overlap`` (with ``--threads`` 2 or more): the training pass and the landmark
   passes at the same time on two threads, the intra-op threads split between them
-  (``landmark_overlap: on``);
-* ``pair`` (with ``--threads`` 2 or more): the training pass on every thread, then the
-  pair's two landmarks side by side, forward and backward, the intra-op threads split
-  between them (``landmark_overlap: pair``).
+  (``landmark_overlap: on``).
 
 All compute the same gradients up to rounding (tests check the trainer's).
 
@@ -42,8 +39,8 @@ from landmark_nas.training.overlap import ThreadGroup
 from landmark_nas.training.spos import SPOSTrainer
 from landmark_nas.training.streams import Stream, step_rng
 
-MODES = ("off", "separate", "one-backward", "shared", "overlap", "pair")
-THREADED = ("overlap", "pair")
+MODES = ("off", "separate", "one-backward", "shared", "overlap")
+THREADED = ("overlap",)
 
 
 def make_step(trainer: SPOSTrainer, mode: str):
@@ -56,7 +53,6 @@ def make_step(trainer: SPOSTrainer, mode: str):
     trainer_step = {  # the trainer's own code
         "shared": trainer._sequential_step,
         "overlap": trainer._overlapped_step,
-        "pair": trainer._pair_step,
     }.get(mode)
 
     def step(index: int) -> None:
@@ -108,8 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         "--modes",
         default=None,
         help="comma-separated versions to time (off is always timed: ratios are to it); "
-        "overlap and pair need --threads 2 or more (default: every version the threads "
-        "allow)",
+        "overlap needs --threads 2 or more (default: every version the threads allow)",
     )
     args = parser.parse_args(argv)
     for name in ("channels", "cells", "batch", "block", "rounds", "threads"):

@@ -309,9 +309,8 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
     orders the landmarks; the fraction of such steps is reported per epoch.
 
     It runs at ``--epoch-threads`` (default: every core), as a training run does. Where
-    the package default runs landmark passes on more than one thread
-    (``landmark_overlap: auto`` chooses ``on`` or ``pair``), the default is also
-    measured without (``off``).
+    the package default overlaps the landmark passes with the training pass
+    (``landmark_overlap: auto``), the default is also measured without overlap.
     """
     import copy
 
@@ -342,7 +341,7 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         "paper": base.updated(landmark_batch_size=batch),
     }
     threads = torch.get_num_threads()
-    if resolve_overlap(base.landmark_overlap, channels, base.bn_mode, threads) != "off":
+    if resolve_overlap(base.landmark_overlap, channels, base.bn_mode, threads):
         configs[f"{recommended}-sequential"] = base.updated(landmark_overlap="off")
     experiment = build_experiment(base)
     with tempfile.TemporaryDirectory() as folder:
@@ -390,7 +389,7 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         "landmark_batch": {name: configs[name].landmark_batch_size for name in ordered},
         "recommended": recommended,
         "threads": threads,
-        "overlap": {name: trainers[name].landmark_overlap for name in ordered},
+        "overlap": {name: trainers[name].thread_group is not None for name in ordered},
         "steps_per_epoch": per_epoch,
         "images_per_epoch": per_epoch * batch,
         "measured_epochs": args.epoch_count,
@@ -914,7 +913,7 @@ def summarize(
         "per real-data epoch with the regularizer over the same epoch without it, at the "
         "threads of a training run (epoch threads), with the default landmark_overlap: auto; "
         "landmark_overhead_sequential: the default with landmark_overlap off, where auto "
-        "chooses on or pair. "
+        "turns it on. "
         "landmark_overhead_by_k: seconds per synthetic step, k<N> every N-th step at the "
         "training batch size"
     )
@@ -995,15 +994,12 @@ def print_table(summary: dict[str, Any]) -> None:
     print("landmark regularizer, wall time per real-data epoch relative to none (ours):")
     for setting, detail in summary["landmark_overhead_per_epoch"].items():
         recommended = detail["recommended"]
-        mode = detail["overlap"][recommended]
-        # Older files recorded true/false for "on"/"off".
-        mode = {True: "on", False: "off"}.get(mode, mode)
-        overlap = "" if mode == "off" else f", landmark_overlap {mode}"
+        overlap = ", overlapped" if detail["overlap"][recommended] else ""
         sequential = summary["landmark_overhead_sequential"].get(setting)
         print(
             f"  {setting:11s}  {recommended} (default{overlap}): "
             f"{summary['landmark_overhead'][setting]:.2f}x   "
-            + (f"landmark_overlap off: {sequential:.2f}x   " if sequential is not None else "")
+            + (f"without overlap: {sequential:.2f}x   " if sequential is not None else "")
             + f"paper (landmark batch {detail['landmark_batch']['paper']}): "
             f"{summary['landmark_overhead_paper'][setting]:.2f}x   "
             f"({detail['measured_epochs']} epochs of {detail['images_per_epoch']} images, "

@@ -81,9 +81,8 @@ class RunConfig:
     search_images: int = 1_024  # fitness set: the first ranking images (at most all of them)
     # --- execution ---
     threads: int = 0  # torch threads; 0: all cores
-    # How landmark passes use 2+ threads: on (beside the training pass), pair (the
-    # pair's landmarks beside each other, after the training pass), off, or auto (on
-    # with channels <= 8, pair above; what pays on CPU, docs/performance.md).
+    # Landmark passes on a second thread during the training pass: auto (on with at least
+    # 2 threads and channels <= 8, where it pays on CPU; docs/performance.md), on or off.
     # Only rounding depends on it.
     landmark_overlap: str = "auto"
     checkpoint_every: int = 0  # steps between checkpoints; 0: every epoch

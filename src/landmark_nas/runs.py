@@ -165,11 +165,10 @@ def run_one(
 
 
 def execution(trainer: SPOSTrainer) -> dict[str, Any]:
-    """How this process ran the training: threads, and how landmark passes used them
-    (``on``: beside the training pass, ``pair``: beside each other, ``off``)."""
+    """How this process ran the training: threads, and whether landmark passes overlapped."""
     return {
         "threads": torch.get_num_threads(),
-        "landmark_overlap": trainer.landmark_overlap,
+        "landmark_overlap": trainer.thread_group is not None,
     }
 
 

@@ -1,5 +1,4 @@
-"""Landmark passes on more threads (beside the training pass or each other): same
-gradients, same reproducibility."""
+"""Landmark passes on a second thread: same gradients, same reproducibility."""
 
 from __future__ import annotations
 
@@ -11,12 +10,7 @@ import torch.nn.functional as F
 
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import ConfigError
-from landmark_nas.training.overlap import (
-    SplitLandmarkLosses,
-    ThreadGroup,
-    add_gradients,
-    resolve_overlap,
-)
+from landmark_nas.training.overlap import ThreadGroup, add_gradients, resolve_overlap
 from landmark_nas.training.spos import SPOSTrainer, fingerprint
 from landmark_nas.training.streams import Stream, step_rng
 
@@ -32,28 +26,23 @@ def two_threads():
 @pytest.mark.parametrize(
     ("mode", "channels", "bn_mode", "threads", "expected"),
     [
-        ("auto", 8, "batch", 2, "on"),
-        ("auto", 4, "batch", 4, "on"),
-        ("auto", 16, "batch", 2, "pair"),  # two intra-op threads pay off for training there
-        ("auto", 8, "batch", 1, "off"),  # one core: nothing to overlap with
-        ("auto", 16, "batch", 1, "off"),
-        ("auto", 8, "recalibrate", 2, "off"),
-        ("on", 16, "batch", 2, "on"),
-        ("on", 8, "batch", 1, "off"),
-        ("pair", 8, "batch", 2, "pair"),
-        ("pair", 16, "batch", 1, "off"),
-        ("off", 8, "batch", 2, "off"),
-        ("off", 16, "batch", 2, "off"),
+        ("auto", 8, "batch", 2, True),
+        ("auto", 4, "batch", 4, True),
+        ("auto", 16, "batch", 2, False),  # two intra-op threads pay off there
+        ("auto", 8, "batch", 1, False),  # one core: nothing to overlap with
+        ("auto", 8, "recalibrate", 2, False),
+        ("on", 16, "batch", 2, True),
+        ("on", 8, "batch", 1, False),
+        ("off", 8, "batch", 2, False),
     ],
 )
-def test_how_the_landmark_passes_use_the_threads(mode, channels, bn_mode, threads, expected):
-    assert resolve_overlap(mode, channels, bn_mode, threads) == expected
+def test_when_the_landmark_passes_overlap(mode, channels, bn_mode, threads, expected):
+    assert resolve_overlap(mode, channels, bn_mode, threads) is expected
 
 
 def test_overlap_refuses_running_statistics_and_unknown_modes_are_named():
-    for mode in ("on", "pair"):
-        with pytest.raises(ConfigError, match=f"landmark_overlap={mode} needs bn_mode=batch"):
-            resolve_overlap(mode, 8, "recalibrate", 2)
+    with pytest.raises(ConfigError, match="bn_mode=batch"):
+        resolve_overlap("on", 8, "recalibrate", 2)
     with pytest.raises(ConfigError, match="needs bn_mode=batch"):
         RunConfig(landmark_overlap="on", bn_mode="recalibrate").validate()
     RunConfig(landmark_overlap="on", bn_mode="recalibrate", use_landmarks=False).validate()
@@ -151,9 +140,7 @@ def expected_gradients(trainer: SPOSTrainer, step: int, loss_threads: int, penal
     ]
 
 
-@pytest.mark.parametrize(
-    ("mode", "loss_threads", "penalty_threads"), [("on", 1, 1), ("pair", 2, 1), ("off", 2, 2)]
-)
+@pytest.mark.parametrize(("mode", "loss_threads", "penalty_threads"), [("on", 1, 1), ("off", 2, 2)])
 def test_both_ways_follow_the_gradient_of_loss_plus_penalty(
     mode, loss_threads, penalty_threads, tiny_config, tiny_experiment, tmp_path, two_threads
 ):
@@ -165,8 +152,7 @@ def test_both_ways_follow_the_gradient_of_loss_plus_penalty(
         landmark_overlap=mode,
     )
     trainer = SPOSTrainer(tiny_experiment, config, tmp_path / "run")
-    assert trainer.landmark_overlap == mode
-    assert (trainer.thread_group is not None) is (mode != "off")
+    assert (trainer.thread_group is not None) is (mode == "on")
     step = config.warmup_steps()
     assert trainer.regularizer.active(step)
     expected = expected_gradients(trainer, step, loss_threads, penalty_threads)
@@ -190,11 +176,8 @@ def train_steps(experiment, config, folder, steps: int) -> dict[str, torch.Tenso
     return trainer.model.state_dict()
 
 
-@pytest.mark.parametrize("mode", ["on", "pair"])
-def test_overlapped_training_is_reproducible(
-    mode, tiny_config, tiny_experiment, tmp_path, two_threads
-):
-    config = tiny_config.updated(landmark_warmup_epochs=0.0, landmark_overlap=mode)
+def test_overlapped_training_is_reproducible(tiny_config, tiny_experiment, tmp_path, two_threads):
+    config = tiny_config.updated(landmark_warmup_epochs=0.0, landmark_overlap="on")
     first = train_steps(tiny_experiment, config, tmp_path / "a", 6)
     second = train_steps(tiny_experiment, config, tmp_path / "b", 6)
     for name, value in first.items():
@@ -204,9 +187,6 @@ def test_overlapped_training_is_reproducible(
 def test_overlapped_training_matches_sequential_training_on_one_thread_per_pass(
     tiny_config, tiny_experiment, tmp_path, two_threads
 ):
-    # Only "on" runs every pass on one thread; "pair" runs the training pass on two,
-    # and one step on two threads already differs from one on one thread by more than
-    # this tolerance at this size (see expected_gradients).
     config = tiny_config.updated(landmark_warmup_epochs=0.0, landmark_overlap="on")
     overlapped = train_steps(tiny_experiment, config, tmp_path / "a", 6)
     torch.set_num_threads(1)  # one thread: the same passes one after the other
@@ -254,32 +234,3 @@ def test_on_and_off_unquoted_in_yaml_mean_the_strings(tmp_path):
         path = tmp_path / f"{value}.yaml"
         path.write_text(f"landmark_overlap: {text}\n")
         assert load_config_file(path)["landmark_overlap"] == value
-
-
-def test_split_losses_keep_the_order_and_the_gradient(two_threads):
-    weights = torch.arange(1.0, 6.0, requires_grad=True)
-    other = torch.ones(2, requires_grad=True)
-    threads_seen = []
-
-    def losses_of(indices):
-        threads_seen.append((threading.get_ident(), torch.get_num_threads()))
-        return [weights[i] ** 2 * other.sum() for i in indices]
-
-    group = ThreadGroup(2)
-    try:
-        split = SplitLandmarkLosses(group, losses_of)
-        losses = split([0, 1, 2, 3, 4])
-        assert [loss.item() for loss in losses] == [2.0, 8.0, 18.0, 32.0, 50.0]
-        assert len({ident for ident, _ in threads_seen}) == 2  # two groups, two threads
-        assert all(count == 1 for _, count in threads_seen)
-        # Loss 2 does not change the value (a pair in order): it is left out.
-        value = 3 * losses[4] - losses[0] + torch.relu(losses[1] - losses[3]) + losses[2] * 0
-        expected = torch.autograd.grad(value, [weights, other], retain_graph=True)
-        parts = split.gradients(value, [weights, other])
-        assert len(parts) == 2
-        total = [sum(part[i] for part in parts) for i in range(2)]
-        for got, want in zip(total, expected, strict=True):
-            assert torch.allclose(got, want)
-        assert torch.get_num_threads() == 2
-    finally:
-        group.close()

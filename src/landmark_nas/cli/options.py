@@ -66,9 +66,8 @@ TRAIN_OPTIONS = [
     (
         "landmark_overlap",
         str,
-        "how landmark passes use 2+ threads (bn-mode batch only): on (beside the training "
-        "pass), pair (the pair's two landmarks side by side), off, or auto (on with "
-        "channels <= 8, pair above)",
+        "landmark passes on a second thread during the training pass: auto (with 2+ "
+        "threads, channels <= 8 and bn-mode batch), on or off",
     ),
     ("ranking_archs", int, "non-landmark architectures ranked against the ground truth"),
     ("ranking_seed", int, "seed of the ranked architecture set (shared by all runs)"),

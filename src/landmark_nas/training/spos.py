@@ -29,12 +29,7 @@ from landmark_nas.evaluation import ArchScores, ranking_metrics, score_archs
 from landmark_nas.experiment import Experiment
 from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
 from landmark_nas.supernet import create_supernet
-from landmark_nas.training.overlap import (
-    SplitLandmarkLosses,
-    ThreadGroup,
-    add_gradients,
-    resolve_overlap,
-)
+from landmark_nas.training.overlap import ThreadGroup, add_gradients, resolve_overlap
 from landmark_nas.training.progress import Progress, silent
 from landmark_nas.training.samplers import create_sampler
 from landmark_nas.training.streams import LandmarkStream, Stream, TrainStream, step_rng
@@ -207,21 +202,14 @@ class SPOSTrainer:
         )
         # Decided once, from the thread count the run starts with (see training.overlap).
         threads = torch.get_num_threads()
-        # "on", "pair" or "off": how this run's landmark passes use the threads.
-        self.landmark_overlap = (
-            resolve_overlap(config.landmark_overlap, config.channels, config.bn_mode, threads)
-            if config.use_landmarks
-            else "off"
+        overlap = config.use_landmarks and resolve_overlap(
+            config.landmark_overlap, config.channels, config.bn_mode, threads
         )
-        self.thread_group = ThreadGroup(threads) if self.landmark_overlap != "off" else None
-        if self.landmark_overlap == "on":
+        self.thread_group = ThreadGroup(threads) if overlap else None
+        if overlap:
             logger.info("landmark passes overlap the training pass (%d threads)", threads)
-        elif self.landmark_overlap == "pair":
-            logger.info("the pair's landmark passes run side by side (%d threads)", threads)
-        elif config.use_landmarks and config.landmark_overlap in ("on", "pair"):
-            logger.warning(
-                "landmark_overlap=%s has no effect with %d thread", config.landmark_overlap, threads
-            )
+        elif config.use_landmarks and config.landmark_overlap == "on":
+            logger.warning("landmark_overlap=on has no effect with %d thread", threads)
         self._parameters = list(self.model.parameters())
         self.step = 0
         self.images_seen = 0
@@ -315,11 +303,9 @@ class SPOSTrainer:
             def penalty(losses_of) -> tuple[torch.Tensor, int]:
                 return self.regularizer.penalty(step, losses_of, pairs_rng)
 
-            regularized_step = {
-                "off": self._sequential_step,
-                "on": self._overlapped_step,
-                "pair": self._pair_step,
-            }[self.landmark_overlap]
+            regularized_step = (
+                self._sequential_step if self.thread_group is None else self._overlapped_step
+            )
             loss, penalty_value, passes = regularized_step(
                 training_loss, penalty, self._losses_on(landmark_x, landmark_y)
             )
@@ -378,20 +364,6 @@ class SPOSTrainer:
         loss, (penalty_value, passes, gradients) = self.thread_group.run([train, landmarks])
         if gradients is not None:
             add_gradients(self._parameters, gradients)
-        return loss, penalty_value, passes
-
-    def _pair_step(self, training_loss, penalty, losses_of) -> tuple[torch.Tensor, float, int]:
-        """The training pass on every thread, then the pair's landmarks side by side."""
-        split = SplitLandmarkLosses(self.thread_group, losses_of)
-        loss = training_loss()
-        value, passes = penalty(split)
-        penalty_value = value.detach().item()
-        gradients = []
-        if value.requires_grad and penalty_value != 0.0:
-            gradients = split.gradients(value, self._parameters)
-        loss.backward()
-        for group in gradients:  # in a fixed order: the sum is reproducible
-            add_gradients(self._parameters, group)
         return loss, penalty_value, passes
 
     # ------------------------------------------------------------------ evaluation
