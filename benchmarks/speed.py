@@ -293,6 +293,24 @@ def ours_landmark(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds_per_step": per_step, "peak_rss_mib": peak_rss_mib()}
 
 
+def epoch_landmark_batches(args: argparse.Namespace) -> list[int]:
+    """The sizes of ``--epoch-landmark-batches``, checked."""
+    sizes = []
+    for text in args.epoch_landmark_batches.split(","):
+        if not text.strip():
+            continue
+        try:
+            size = int(text)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise SystemExit(
+                f"error: --epoch-landmark-batches: {text.strip()!r} is not a positive integer"
+            )
+        sizes.append(size)
+    return sizes
+
+
 def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
     """Wall time per real-data epoch without the regularizer, at the package default and
     at the paper's setting (landmark batch as large as the training batch).
@@ -340,6 +358,8 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         recommended: base,
         "paper": base.updated(landmark_batch_size=batch),
     }
+    for size in epoch_landmark_batches(args):
+        configs.setdefault(f"k1-b{size}", base.updated(landmark_batch_size=size))
     threads = torch.get_num_threads()
     if resolve_overlap(base.landmark_overlap, channels, base.bn_mode, threads):
         configs[f"{recommended}-sequential"] = base.updated(landmark_overlap="off")
@@ -737,6 +757,8 @@ class Runner:
             str(a.epoch_block),
             "--epoch-threads",
             str(a.epoch_threads),
+            "--epoch-landmark-batches",
+            a.epoch_landmark_batches,
             "--data",
             str(a.data),
             "--benchmark",
@@ -1005,6 +1027,10 @@ def print_table(summary: dict[str, Any]) -> None:
             f"({detail['measured_epochs']} epochs of {detail['images_per_epoch']} images, "
             f"{detail['threads']} threads)"
         )
+        known = {recommended, f"{recommended}-sequential", "paper"}
+        for name, ratios in detail["ratio_per_epoch"].items():
+            if name not in known:  # --epoch-landmark-batches
+                print(f"  {'':11s}  {name}: {median(ratios):.2f}x")
     print("landmark regularizer, wall time per synthetic step relative to none (ours):")
     for setting, by_k in summary["landmark_overhead_by_k"].items():
         cells = "  ".join(f"{k}: {v:.2f}x" for k, v in by_k.items())
@@ -1197,6 +1223,12 @@ def build_parser() -> argparse.ArgumentParser:
         "needs 2 or more)",
     )
     parser.add_argument(
+        "--epoch-landmark-batches",
+        default="",
+        help="comma-separated extra landmark batch sizes to time in the real-data overhead "
+        "measurement, each as a variant k1-b<size> beside the default (e.g. 6,4)",
+    )
+    parser.add_argument(
         "--epoch-warmup",
         type=int,
         default=2,
@@ -1285,6 +1317,7 @@ def check_options(args: argparse.Namespace) -> None:
             raise SystemExit(f"error: {option} {getattr(args, name)} must be at least {low}")
     if args.landmark_steps % 4 != 0:
         raise SystemExit("error: --landmark-steps must be a multiple of 4")
+    epoch_landmark_batches(args)
     if args.worker is None:
         settings = [s.strip() for s in args.settings.split(",") if s.strip()]
         if not settings:

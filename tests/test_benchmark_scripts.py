@@ -37,6 +37,8 @@ def test_landmark_step_options(argv, message):
     ("argv", "message"),
     [
         (["--epoch-threads", "-1"], "--epoch-threads -1 must be at least 0"),
+        (["--epoch-landmark-batches", "6,x"], "'x' is not a positive integer"),
+        (["--epoch-landmark-batches", "0"], "'0' is not a positive integer"),
         (["--repeats", "0"], "--repeats 0 must be at least 1"),
         (["--settings", "C16-N5-b64,C16-N5-b64"], "repeats a setting"),
         (["--settings", "C16"], "must look like C16-N5-b64"),
