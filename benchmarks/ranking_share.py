@@ -24,37 +24,52 @@ import argparse
 import json
 import math
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import LandmarkNASError
 from landmark_nas.runs import variant_config
+from landmark_nas.training.spos import EXECUTION_FIELDS
 
 RANKINGS = ("by_accuracy", "by_loss")
-# Fields that differ between the settings being compared, or do not change results.
-SETTING_FIELDS = {
-    "use_landmarks",
-    "landmark_batch_size",
-    "landmark_every",
-    "steps",
-    "seed",
-    "threads",
-    "landmark_overlap",
-    "checkpoint_every",
-    "data",
-    "benchmark",
-}
+METRICS = ("kendall_tau", "spearman_rho", "precision_at_top")
+# Fields that may differ between the files: the regularizer settings being compared
+# (they name the setting), the seed, and what does not change results.
+SETTING_FIELDS = {"use_landmarks", "landmark_batch_size", "landmark_every", "seed"}
+NAMING_FIELDS = ("batch_size", "landmark_batch_size", "landmark_every")
 
 
 def setting_name(config: RunConfig, variant: str) -> str:
-    """``spos``, ``spos-matched`` or ``b<landmark batch>-k<every>`` for one run."""
-    if variant == "spos-matched":
-        return variant
-    effective = variant_config(None, config, variant)  # type: ignore[arg-type]
+    """``spos``, ``b<landmark batch>-k<every>`` or ``spos-matched-b<batch>-k<every>``.
+
+    ``spos-matched`` trains as many extra images as the landmark setting of its file
+    would pass, so its name carries that setting.
+    """
+    matched = variant == "spos-matched"
+    effective = variant_config(None, config, "landmarks" if matched else variant)  # type: ignore[arg-type]
     if not effective.use_landmarks:
         return "spos"
-    return f"b{effective.landmark_batch()}-k{effective.landmark_every}"
+    name = f"b{effective.landmark_batch()}-k{effective.landmark_every}"
+    return f"spos-matched-{name}" if matched else name
+
+
+def _final(run: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The run's final metrics, checked: every ranking and metric a finite number."""
+    final = run["final"]
+    checked: dict[str, dict[str, float]] = {}
+    for ranking in RANKINGS:
+        values = final[ranking]
+        checked[ranking] = {}
+        for metric in METRICS:
+            value = values[metric]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"final.{ranking}.{metric} is {value!r}, not a number")
+            if not math.isfinite(value):
+                raise ValueError(f"final.{ranking}.{metric} is {value}")
+            checked[ranking][metric] = float(value)
+    return checked
 
 
 def load_runs(paths: list[Path]) -> tuple[dict[tuple[str, int], dict[str, Any]], dict]:
@@ -62,14 +77,21 @@ def load_runs(paths: list[Path]) -> tuple[dict[tuple[str, int], dict[str, Any]],
     runs: dict[tuple[str, int], dict[str, Any]] = {}
     budget: dict[str, Any] | None = None
     budget_file = None
+    ignored = SETTING_FIELDS | set(EXECUTION_FIELDS)
     for path in paths:
         try:
             data = json.loads(path.read_text())
-            config = RunConfig().replaced(**data["config"])
+            values = data["config"]
+            missing = [name for name in NAMING_FIELDS if name not in values]
+            if missing:
+                raise ValueError(f"config lacks {', '.join(missing)}")
+            config = RunConfig().replaced(**values).validate()
             file_runs = data["runs"]
+            if not isinstance(file_runs, list):
+                raise ValueError("runs is not a list")
         except (OSError, ValueError, KeyError, TypeError, LandmarkNASError) as error:
             raise SystemExit(f"error: {path}: not a compare results.json ({error})") from None
-        shared = {k: v for k, v in config.to_dict().items() if k not in SETTING_FIELDS}
+        shared = {k: v for k, v in config.to_dict().items() if k not in ignored}
         if budget is None:
             budget, budget_file = shared, path
         elif shared != budget:
@@ -78,9 +100,20 @@ def load_runs(paths: list[Path]) -> tuple[dict[tuple[str, int], dict[str, Any]],
                 f"error: {path} trained another budget than {budget_file} "
                 f"(fields differ: {', '.join(differing)})"
             )
-        for run in file_runs:
-            key = (setting_name(config, run["variant"]), int(run["seed"]))
-            final = {r: run["final"][r] for r in RANKINGS}
+        seen: set[tuple[str, int]] = set()
+        for index, run in enumerate(file_runs):
+            try:
+                seed = run["seed"]
+                if isinstance(seed, bool) or not isinstance(seed, int):
+                    raise ValueError(f"seed is {seed!r}, not an integer")
+                key = (setting_name(config, run["variant"]), seed)
+                final = _final(run)
+            except (KeyError, TypeError, ValueError, LandmarkNASError) as error:
+                detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+                raise SystemExit(f"error: {path}: runs[{index}]: {detail}") from None
+            if key in seen:
+                raise SystemExit(f"error: {path}: setting {key[0]} seed {key[1]} appears twice")
+            seen.add(key)
             if key in runs and runs[key]["final"] != final:
                 raise SystemExit(
                     f"error: {path}: setting {key[0]} seed {key[1]} differs from the same "
@@ -90,10 +123,20 @@ def load_runs(paths: list[Path]) -> tuple[dict[tuple[str, int], dict[str, Any]],
     return runs, budget or {}
 
 
+def unpaired(runs: dict[tuple[str, int], dict[str, Any]]) -> list[tuple[str, int]]:
+    """Runs left out because no SPOS run has their seed."""
+    spos = {seed for name, seed in runs if name == "spos"}
+    return sorted(key for key in runs if key[0] != "spos" and key[1] not in spos)
+
+
 def shares(
     runs: dict[tuple[str, int], dict[str, Any]], reference: str, metric: str = "kendall_tau"
 ) -> list[dict[str, Any]]:
-    """One row per setting: paired gain over SPOS and share of the reference's gain."""
+    """One row per setting: paired gain over SPOS and share of the reference's gain.
+
+    A mean or share that cannot be computed (no paired seeds, no seed shared with the
+    reference, a reference gain of zero) is ``None``.
+    """
     spos = {seed: run for (name, seed), run in runs.items() if name == "spos"}
     settings = sorted({name for name, _ in runs if name != "spos"})
     if reference not in settings:
@@ -101,6 +144,8 @@ def shares(
             f"error: no runs of the reference setting {reference!r} "
             f"(found: {', '.join(settings) or 'none'})"
         )
+    if not any((reference, seed) in runs for seed in spos):
+        raise SystemExit(f"error: no run of the reference setting {reference!r} has a SPOS pair")
     rows = []
     for name in settings:
         seeds = sorted(s for n, s in runs if n == name and s in spos)
@@ -116,17 +161,16 @@ def shares(
             own = gains(name, seeds)
             both = [s for s in seeds if (reference, s) in runs]
             entry: dict[str, Any] = {
-                "gain_mean": statistics.fmean(own) if own else math.nan,
+                "gain_mean": statistics.fmean(own) if own else None,
                 "gain_std": statistics.stdev(own) if len(own) > 1 else 0.0,
                 "gain_per_seed": dict(zip(seeds, own, strict=True)),
                 "share_seeds": both,
+                "share": None,
             }
-            reference_gain = statistics.fmean(gains(reference, both)) if both else math.nan
-            entry["share"] = (
-                statistics.fmean(gains(name, both)) / reference_gain
-                if both and reference_gain
-                else math.nan
-            )
+            if both:
+                reference_gain = statistics.fmean(gains(reference, both))
+                if reference_gain != 0:
+                    entry["share"] = statistics.fmean(gains(name, both)) / reference_gain
             row[ranking] = entry
         rows.append(row)
     return rows
@@ -135,7 +179,7 @@ def shares(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("results", nargs="+", type=Path, help="results.json files of compare")
     parser.add_argument(
@@ -146,36 +190,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--metric",
         default="kendall_tau",
-        choices=("kendall_tau", "spearman_rho", "precision_at_top"),
-        help="ranking metric of the gain",
+        choices=METRICS,
+        help="ranking metric of the gain (default: kendall_tau)",
     )
     parser.add_argument("--json-out", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
+    if args.reference is not None and not args.reference.strip():
+        raise SystemExit("error: --reference is empty")
     runs, budget = load_runs(args.results)
     reference = args.reference or f"b{budget['batch_size']}-k1"
     rows = shares(runs, reference, args.metric)
+    for name, seed in unpaired(runs):
+        print(f"warning: {name} seed {seed} has no SPOS run of its seed; left out", file=sys.stderr)
     print(
         f"{args.metric} gain over SPOS (paired by seed), share of {reference}'s gain over "
         "the seeds both have"
     )
     print(
-        f"{'setting':14s} {'seeds':>5s}  {'gain by accuracy':>18s} {'share':>6s}  "
+        f"{'setting':20s} {'seeds':>5s}  {'gain by accuracy':>18s} {'share':>6s}  "
         f"{'gain by loss':>18s} {'share':>6s}"
     )
     for row in rows:
         cells = []
         for ranking in RANKINGS:
             entry = row[ranking]
-            cells.append(
-                f"{entry['gain_mean']:+8.3f} ± {entry['gain_std']:.3f}   "
-                f"{100 * entry['share']:5.0f}%"
+            gain = (
+                "—".rjust(18)
+                if entry["gain_mean"] is None
+                else f"{entry['gain_mean']:+8.3f} ± {entry['gain_std']:.3f}   "
             )
-        print(f"{row['setting']:14s} {len(row['seeds']):5d}  " + "  ".join(cells))
+            share = "—".rjust(6) if entry["share"] is None else f"{100 * entry['share']:5.0f}%"
+            cells.append(f"{gain}{share}")
+        print(f"{row['setting']:20s} {len(row['seeds']):5d}  " + "  ".join(cells))
     if args.json_out is not None:
-        args.json_out.write_text(
-            json.dumps({"reference": reference, "metric": args.metric, "rows": rows}, indent=2)
-            + "\n"
-        )
+        text = json.dumps({"reference": reference, "metric": args.metric, "rows": rows}, indent=2)
+        try:
+            args.json_out.write_text(text + "\n")
+        except OSError as error:
+            raise SystemExit(f"error: --json-out {args.json_out}: {error.strerror}") from None
 
 
 if __name__ == "__main__":

@@ -295,6 +295,8 @@ def ours_landmark(args: argparse.Namespace) -> dict[str, Any]:
 
 def epoch_landmark_batches(args: argparse.Namespace) -> list[int]:
     """The sizes of ``--epoch-landmark-batches``, checked."""
+    from landmark_nas.config import RunConfig
+
     sizes = []
     for text in args.epoch_landmark_batches.split(","):
         if not text.strip():
@@ -306,6 +308,12 @@ def epoch_landmark_batches(args: argparse.Namespace) -> list[int]:
         if size < 1:
             raise SystemExit(
                 f"error: --epoch-landmark-batches: {text.strip()!r} is not a positive integer"
+            )
+        held_out = RunConfig().landmark_images  # the measurement's landmark images
+        if size > held_out:
+            raise SystemExit(
+                f"error: --epoch-landmark-batches: {size} is more than the {held_out} "
+                "held-out landmark images"
             )
         sizes.append(size)
     return sizes
