@@ -294,9 +294,11 @@ def ours_landmark(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def epoch_landmark_batches(args: argparse.Namespace) -> list[int]:
-    """The sizes of ``--epoch-landmark-batches``, checked."""
-    from landmark_nas.config import RunConfig
+    """The sizes of ``--epoch-landmark-batches``, checked.
 
+    The reference worker runs where the package is not installed: it checks the sizes
+    only as integers (it never uses them).
+    """
     sizes = []
     for text in args.epoch_landmark_batches.split(","):
         if not text.strip():
@@ -309,13 +311,17 @@ def epoch_landmark_batches(args: argparse.Namespace) -> list[int]:
             raise SystemExit(
                 f"error: --epoch-landmark-batches: {text.strip()!r} is not a positive integer"
             )
-        held_out = RunConfig().landmark_images  # the measurement's landmark images
-        if size > held_out:
-            raise SystemExit(
-                f"error: --epoch-landmark-batches: {size} is more than the {held_out} "
-                "held-out landmark images"
-            )
         sizes.append(size)
+    if sizes and args.worker != "reference":
+        from landmark_nas.config import RunConfig
+
+        held_out = RunConfig().landmark_images  # the measurement's landmark images
+        for size in sizes:
+            if size > held_out:
+                raise SystemExit(
+                    f"error: --epoch-landmark-batches: {size} is more than the {held_out} "
+                    "held-out landmark images"
+                )
     return sizes
 
 

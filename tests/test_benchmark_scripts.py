@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,30 @@ def test_speed_options(argv, message):
     speed = load("speed")
     with pytest.raises(SystemExit, match=message):
         speed.check_options(speed.build_parser().parse_args(argv))
+
+
+def test_speed_reference_worker_checks_options_without_the_package(monkeypatch):
+    # The reference worker runs in .venv-bench, where landmark_nas is not installed.
+    speed = load("speed")
+    monkeypatch.setitem(sys.modules, "landmark_nas", None)  # any import of it fails
+    monkeypatch.setitem(sys.modules, "landmark_nas.config", None)
+    for batches in ("", "6,4"):
+        args = speed.build_parser().parse_args(
+            [
+                "--worker",
+                "reference",
+                "--task",
+                "train",
+                "--setting",
+                "C8-N1-b64",
+                "--epoch-landmark-batches",
+                batches,
+            ]
+        )
+        speed.check_options(args)
+    args = speed.build_parser().parse_args(["--epoch-landmark-batches", "6"])
+    with pytest.raises(ImportError):
+        speed.check_options(args)  # the parent does check against the package
 
 
 def test_speed_epochs_use_every_core_unless_told():
