@@ -707,10 +707,16 @@ WORKERS = {
 
 
 def worker_threads(args: argparse.Namespace, task: str) -> int:
-    """Torch threads of a worker: ``--threads``, but ``--epoch-threads`` for the epochs."""
+    """Torch threads of a worker: ``--threads``, but ``--epoch-threads`` for the epochs.
+
+    Only the epoch task (always ours) imports the package: the reference's workers run
+    in ``.venv-bench``, where it is not installed.
+    """
+    if task != "epoch":
+        return args.threads
     from landmark_nas.utils.environment import thread_count
 
-    return args.threads if task != "epoch" else thread_count(args.epoch_threads)
+    return thread_count(args.epoch_threads)
 
 
 def run_worker(args: argparse.Namespace) -> None:

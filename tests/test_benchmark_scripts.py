@@ -71,6 +71,7 @@ def test_speed_reference_worker_checks_options_without_the_package(monkeypatch):
             ]
         )
         speed.check_options(args)
+        assert speed.worker_threads(args, "train") == args.threads
     args = speed.build_parser().parse_args(["--epoch-landmark-batches", "6"])
     with pytest.raises(ImportError):
         speed.check_options(args)  # the parent does check against the package
