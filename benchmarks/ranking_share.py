@@ -30,11 +30,10 @@ from typing import Any
 
 from landmark_nas.config import RunConfig
 from landmark_nas.errors import LandmarkNASError
-from landmark_nas.runs import variant_config
+from landmark_nas.runs import METRICS, variant_config
 from landmark_nas.training.spos import EXECUTION_FIELDS
 
 RANKINGS = ("by_accuracy", "by_loss")
-METRICS = ("kendall_tau", "spearman_rho", "precision_at_top")
 # Fields that may differ between the files: the regularizer settings being compared
 # (they name the setting), the seed, and what does not change results.
 SETTING_FIELDS = {"use_landmarks", "landmark_batch_size", "landmark_every", "seed"}
