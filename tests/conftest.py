@@ -25,6 +25,7 @@ from landmark_nas.config import RunConfig
 from landmark_nas.data import ImageDataset, load_dataset
 from landmark_nas.experiment import Experiment, build_experiment
 from landmark_nas.spaces import create_search_space
+from landmark_nas.training.calibration import CACHE_ENV
 from tests.helpers import cached_cifar10
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Per-machine measurements (``landmark_overlap: auto``) go to a session folder,
+    never to the user's cache; commands run as subprocesses inherit it."""
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture(scope="session")

@@ -165,10 +165,18 @@ def run_one(
 
 
 def execution(trainer: SPOSTrainer) -> dict[str, Any]:
-    """How this process ran the training: threads, and whether landmark passes overlapped."""
+    """How this process ran the training: threads, whether landmark passes overlapped,
+    and the timing ``landmark_overlap: auto`` chose by (``None`` where it did not)."""
+    timing = trainer.overlap_timing
     return {
         "threads": torch.get_num_threads(),
         "landmark_overlap": trainer.thread_group is not None,
+        "overlap_ms_per_step": None
+        if timing is None
+        else {
+            "sequential": round(1000 * timing.sequential_s, 2),
+            "overlapped": round(1000 * timing.overlapped_s, 2),
+        },
     }
 
 

@@ -67,7 +67,9 @@ TRAIN_OPTIONS = [
         "landmark_overlap",
         str,
         "landmark passes on a second thread during the training pass: auto (with 2+ "
-        "threads, channels <= 8 and bn-mode batch), on or off",
+        "threads and bn-mode batch, if faster on this machine: measured once per CPU and "
+        "super-net shape, stored in $LANDMARK_NAS_CACHE, default ~/.cache/landmark-nas), "
+        "on or off",
     ),
     ("ranking_archs", int, "non-landmark architectures ranked against the ground truth"),
     ("ranking_seed", int, "seed of the ranked architecture set (shared by all runs)"),

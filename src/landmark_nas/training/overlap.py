@@ -7,15 +7,14 @@ batch, backward of the penalty when it is non-zero). With ``landmark_overlap`` t
 run at the same time on two threads, each with its share of the intra-op threads, and
 the landmark gradients are added to the training gradients once both are done.
 
-It pays off when intra-op threads cannot keep the cores busy on their own. On the
-two-core machine of ``docs/performance.md``, at C=8 a second intra-op thread speeds up
-a plain step by under 10 %, so the landmark passes fit in the idle core: an epoch
-with the default regularizer costs 1.14x a plain one instead of 1.34x. At C=16 the
-second intra-op thread is worth about 1.6-1.7x, and a training pass on one thread is
-slower than both passes one after the other on two (1.78x instead of 1.38x per step).
-``auto`` therefore overlaps only super-nets of at most ``AUTO_MAX_CHANNELS`` channels,
-and never with one thread or with batch norm in ``recalibrate`` mode (running
-statistics, updated by every forward pass, cannot be shared by two threads).
+It pays off when intra-op threads cannot keep the cores busy on their own, and
+that depends on the CPU. At C=8, N=1 on two cores an epoch with the default
+regularizer cost 1.14x a plain one overlapped instead of 1.34x on an Intel Xeon, but
+1.54x instead of 1.36x on an AMD EPYC, where a second intra-op thread is worth much
+more (``docs/performance.md``). ``auto`` therefore measures it on the run's own
+super-net, once per machine and shape (``training.calibration``). It never overlaps
+with one thread or with batch norm in ``recalibrate`` mode (running statistics,
+updated by every forward pass, cannot be shared by two threads).
 
 The gradient is that of loss plus penalty, summed in a fixed order after both threads
 finish, so a run is as reproducible as one without overlap. It differs from a run
@@ -33,7 +32,6 @@ import torch
 from landmark_nas.errors import ConfigError
 
 OVERLAP_MODES = ("auto", "on", "off")
-AUTO_MAX_CHANNELS = 8  # measured: overlap gains at C=8 and loses at C=16
 
 
 def check_overlap(mode: str, bn_mode: str) -> None:
@@ -49,8 +47,9 @@ def check_overlap(mode: str, bn_mode: str) -> None:
         )
 
 
-def resolve_overlap(mode: str, channels: int, bn_mode: str, threads: int) -> bool:
-    """Whether a run with these settings overlaps its landmark passes.
+def resolve_overlap(mode: str, bn_mode: str, threads: int) -> bool | None:
+    """Whether a run with these settings overlaps its landmark passes: ``True`` or
+    ``False`` where the settings decide, ``None`` where ``auto`` must measure it.
 
     ``threads`` is the number of intra-op threads the run has; one thread has nothing
     to overlap with.
@@ -58,7 +57,7 @@ def resolve_overlap(mode: str, channels: int, bn_mode: str, threads: int) -> boo
     check_overlap(mode, bn_mode)
     if mode == "off" or threads < 2 or bn_mode != "batch":
         return False
-    return mode == "on" or channels <= AUTO_MAX_CHANNELS
+    return True if mode == "on" else None
 
 
 class ThreadGroup:
@@ -130,3 +129,48 @@ def add_gradients(
             parameter.grad = gradient
         else:
             parameter.grad.add_(gradient)
+
+
+def sequential_step(training_loss, penalty, losses_of) -> tuple[torch.Tensor, float, int]:
+    """Training pass, landmark passes, then one backward pass of loss + penalty.
+
+    Takes the training loss (a function), the penalty as a function of a batched
+    landmark loss (``LandmarkRegularizer.penalty`` for this step: called once) and the
+    batched landmark loss on this step's held-out batch. Returns the training loss, the
+    penalty's value and the number of landmark passes, and leaves the gradient of loss
+    plus penalty in the parameters' ``.grad``.
+    """
+    loss = training_loss()
+    value, passes = penalty(losses_of)
+    penalty_value = value.detach().item()
+    # A pair already in order (hinge at zero) needs no backward pass. Otherwise one
+    # backward pass for loss and penalty together: about 1 ms a step less than two
+    # at C=8, N=1 (docs/performance.md), same gradients up to rounding.
+    objective = loss + value if value.requires_grad and penalty_value != 0.0 else loss
+    objective.backward()
+    return loss, penalty_value, passes
+
+
+def overlapped_step(
+    group: ThreadGroup, parameters: Sequence[torch.Tensor], training_loss, penalty, losses_of
+) -> tuple[torch.Tensor, float, int]:
+    """:func:`sequential_step` with the training pass here and the landmark passes on a
+    second thread of ``group``, at once; ``parameters`` are the model's, in order."""
+
+    def train() -> torch.Tensor:
+        loss = training_loss()
+        loss.backward()
+        return loss
+
+    def landmarks() -> tuple[float, int, tuple[torch.Tensor | None, ...] | None]:
+        value, passes = penalty(losses_of)
+        penalty_value = value.detach().item()
+        gradients = None
+        if value.requires_grad and penalty_value != 0.0:
+            gradients = torch.autograd.grad(value, parameters, allow_unused=True)
+        return penalty_value, passes, gradients
+
+    loss, (penalty_value, passes, gradients) = group.run([train, landmarks])
+    if gradients is not None:
+        add_gradients(parameters, gradients)
+    return loss, penalty_value, passes

@@ -10,6 +10,7 @@ interrupted run resumes from its last checkpoint and ends with the same numbers.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import signal
@@ -29,7 +30,18 @@ from landmark_nas.evaluation import ArchScores, ranking_metrics, score_archs
 from landmark_nas.experiment import Experiment
 from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
 from landmark_nas.supernet import create_supernet
-from landmark_nas.training.overlap import ThreadGroup, add_gradients, resolve_overlap
+from landmark_nas.training.calibration import (
+    OverlapKey,
+    OverlapTiming,
+    measured_overlap,
+    time_both,
+)
+from landmark_nas.training.overlap import (
+    ThreadGroup,
+    overlapped_step,
+    resolve_overlap,
+    sequential_step,
+)
 from landmark_nas.training.progress import Progress, silent
 from landmark_nas.training.samplers import create_sampler
 from landmark_nas.training.streams import LandmarkStream, Stream, TrainStream, step_rng
@@ -200,17 +212,20 @@ class SPOSTrainer:
             if config.use_landmarks
             else None
         )
+        self._parameters = list(self.model.parameters())
         # Decided once, from the thread count the run starts with (see training.overlap).
         threads = torch.get_num_threads()
-        overlap = config.use_landmarks and resolve_overlap(
-            config.landmark_overlap, config.channels, config.bn_mode, threads
-        )
+        self.overlap_timing: OverlapTiming | None = None
+        overlap = False
+        if config.use_landmarks:
+            overlap = resolve_overlap(config.landmark_overlap, config.bn_mode, threads)
+            if overlap is None:  # auto: measured on this machine (training.calibration)
+                overlap = self._measured_overlap(threads)
         self.thread_group = ThreadGroup(threads) if overlap else None
         if overlap:
             logger.info("landmark passes overlap the training pass (%d threads)", threads)
         elif config.use_landmarks and config.landmark_overlap == "on":
             logger.warning("landmark_overlap=on has no effect with %d thread", threads)
-        self._parameters = list(self.model.parameters())
         self.step = 0
         self.images_seen = 0
         self.landmark_images = 0
@@ -276,11 +291,73 @@ class SPOSTrainer:
         return True
 
     # ------------------------------------------------------------------ steps
-    def _losses_on(self, images: torch.Tensor, labels: torch.Tensor):
+    def _losses_on(self, images: torch.Tensor, labels: torch.Tensor, model=None):
         """Landmark losses on one batch; shared work of the architectures runs once."""
+        model = self.model if model is None else model
         return lambda archs: [
-            F.cross_entropy(logits, labels) for logits in self.model.forward_many(images, archs)
+            F.cross_entropy(logits, labels) for logits in model.forward_many(images, archs)
         ]
+
+    def _measured_overlap(self, threads: int) -> bool:
+        """``landmark_overlap: auto``: the stored measurement for this machine and shape,
+        or a new one (``training.calibration``)."""
+        config = self.config
+        key = OverlapKey.for_run(
+            config.search_space,
+            config.channels,
+            config.cells_per_stage,
+            config.batch_size,
+            config.landmark_batch(),
+            threads,
+        )
+        timing, measured = measured_overlap(key, lambda: self._time_overlap(threads))
+        self.overlap_timing = timing
+        logger.info(
+            "landmark_overlap auto, %s (%s with %d threads): %s",
+            "measured" if measured else "measured earlier",
+            key.cpu,
+            threads,
+            timing.describe(),
+        )
+        return timing.overlap
+
+    def _time_overlap(self, threads: int) -> OverlapTiming:
+        """Regularized steps both ways, on a copy of the super-net (the run's weights,
+        optimizer and random streams stay untouched) with the run's own first batches and
+        landmark pairs. The landmark backward pass runs on every other step, about as
+        often as pairs are out of order in training (``docs/performance.md``)."""
+        model = copy.deepcopy(self.model)
+        parameters = list(model.parameters())
+        group = ThreadGroup(threads)
+
+        def step(index: int, overlapped: bool) -> None:
+            images, labels = self.train_stream.batch(index)
+            landmark_x, landmark_y = self.landmark_stream.batch(index)
+            arch = self.sampler.sample(step_rng(self.config.seed, index, Stream.ARCH))
+            pair = self.regularizer.sample_pairs(step_rng(self.config.seed, index, Stream.PAIRS))
+            worse, better = pair[0]
+            for parameter in parameters:
+                parameter.grad = None
+
+            def training_loss() -> torch.Tensor:
+                return F.cross_entropy(model(images, arch), labels)
+
+            def penalty(losses_of) -> tuple[torch.Tensor, int]:
+                low, high = losses_of([worse, better])
+                value = (high - low).abs() + 1.0  # never zero: a backward pass
+                return (value if index % 2 == 0 else value.detach() * 0.0), 2
+
+            losses_of = self._losses_on(landmark_x, landmark_y, model)
+            if overlapped:
+                overlapped_step(group, parameters, training_loss, penalty, losses_of)
+            else:
+                sequential_step(training_loss, penalty, losses_of)
+
+        try:
+            with torch.random.fork_rng(devices=[]):
+                return time_both(lambda i: step(i, False), lambda i: step(i, True))
+        finally:
+            group.close()
 
     def train_step(self, step: int) -> dict[str, float]:
         """One optimizer step; returns the training loss and the landmark penalty."""
@@ -325,46 +402,14 @@ class SPOSTrainer:
         self.optimizer.step()
         return {"loss": loss_value, "penalty": penalty_value}
 
-    # Each regularized step below takes the training loss, the penalty as a function of a
-    # batched landmark loss (``LandmarkRegularizer.penalty`` for this step: call it once),
-    # and the batched landmark loss on this step's held-out batch. Each returns the
-    # training loss, the penalty's value and the number of landmark passes, and leaves
-    # the gradient of loss plus penalty in the parameters' ``.grad``.
-    @staticmethod
-    def _sequential_step(training_loss, penalty, losses_of) -> tuple[torch.Tensor, float, int]:
-        """Training pass, landmark passes, then one backward pass of loss + penalty."""
-        loss = training_loss()
-        value, passes = penalty(losses_of)
-        penalty_value = value.detach().item()
-        # A pair already in order (hinge at zero) needs no backward pass. Otherwise one
-        # backward pass for loss and penalty together: about 1 ms a step less than two
-        # at C=8, N=1 (docs/performance.md), same gradients up to rounding.
-        objective = loss + value if value.requires_grad and penalty_value != 0.0 else loss
-        objective.backward()
-        return loss, penalty_value, passes
+    # The two ways of running a regularized step (see training.overlap).
+    def _sequential_step(self, training_loss, penalty, losses_of):
+        return sequential_step(training_loss, penalty, losses_of)
 
-    def _overlapped_step(
-        self, training_loss, penalty, losses_of
-    ) -> tuple[torch.Tensor, float, int]:
-        """The training pass here and the landmark passes on a second thread, at once."""
-
-        def train() -> torch.Tensor:
-            loss = training_loss()
-            loss.backward()
-            return loss
-
-        def landmarks() -> tuple[float, int, tuple[torch.Tensor | None, ...] | None]:
-            value, passes = penalty(losses_of)
-            penalty_value = value.detach().item()
-            gradients = None
-            if value.requires_grad and penalty_value != 0.0:
-                gradients = torch.autograd.grad(value, self._parameters, allow_unused=True)
-            return penalty_value, passes, gradients
-
-        loss, (penalty_value, passes, gradients) = self.thread_group.run([train, landmarks])
-        if gradients is not None:
-            add_gradients(self._parameters, gradients)
-        return loss, penalty_value, passes
+    def _overlapped_step(self, training_loss, penalty, losses_of):
+        return overlapped_step(
+            self.thread_group, self._parameters, training_loss, penalty, losses_of
+        )
 
     # ------------------------------------------------------------------ evaluation
     def recalibration_batches(self) -> list[torch.Tensor]:
