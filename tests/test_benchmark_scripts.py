@@ -235,3 +235,42 @@ def test_ranking_share_output_errors_are_one_line(tmp_path):
         share.main([str(path), "--json-out", str(tmp_path / "nowhere" / "x.json")])
     with pytest.raises(SystemExit, match="--reference is empty"):
         share.main([str(path), "--reference", " "])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--active", "x"], "--active 'x': not a list of numbers"),
+        (["--active", "1.5"], "fractions between 0 and 1"),
+        (["--active", ","], "fractions between 0 and 1"),
+        (["--landmark-batch", "0"], "--landmark-batch 0 must be at least 1"),
+        (["--repeats", "0"], "--repeats 0 must be at least 1"),
+    ],
+)
+def test_landmark_cost_options(argv, message):
+    with pytest.raises(SystemExit, match=message):
+        load("landmark_cost").main(argv)
+
+
+def test_landmark_cost_measures_every_factor(benchmark_csv, cifar10_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("LANDMARK_NAS_DATA", str(cifar10_dir))
+    monkeypatch.setenv("LANDMARK_NAS_BENCHMARK", str(benchmark_csv))
+    out = tmp_path / "cost.json"
+    argv = ["--channels", "4", "--cells", "1", "--batch", "16", "--landmark-batch", "4"]
+    argv += ["--threads", "1", "--archs", "3", "--pairs", "2", "--repeats", "1"]
+    load("landmark_cost").main([*argv, "--json-out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["setting"] == "C4-N1-b16" and result["landmark_batch"] == 4
+    assert result["sampled"]["architectures"] == 3
+    assert result["landmarks"]["architectures"] == 30
+    for group in ("sampled", "landmarks"):
+        values = result[group]
+        assert values["ms_per_image_at_landmark_batch"] == pytest.approx(
+            values["ms_per_pass_at_landmark_batch"] / 4
+        )
+        assert values["mflops_per_image"] > 0
+    pair = result["pair"]
+    assert pair["backward_ms"] == pytest.approx(pair["forward_backward_ms"] - pair["forward_ms"])
+    predicted = result["factors"]["predicted_overhead_at_active_fraction"]
+    assert set(predicted) == {"0.5", "1.0"}
+    assert 1.0 < predicted["0.5"] < predicted["1.0"]
