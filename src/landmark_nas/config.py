@@ -81,9 +81,9 @@ class RunConfig:
     search_images: int = 1_024  # fitness set: the first ranking images (at most all of them)
     # --- execution ---
     threads: int = 0  # torch threads; 0: all cores
-    # Landmark passes on a second thread during the training pass: auto (on with at least
-    # 2 threads and channels <= 8, where it pays on CPU; docs/performance.md), on or off.
-    # Only rounding depends on it.
+    # Landmark passes on a second thread during the training pass: auto (with at least 2
+    # threads and bn_mode batch, where measured faster on this machine; see
+    # training.calibration), on or off. Only rounding depends on it.
     landmark_overlap: str = "auto"
     checkpoint_every: int = 0  # steps between checkpoints; 0: every epoch
     extra: dict[str, Any] = field(default_factory=dict)
