@@ -381,6 +381,8 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
             name: SPOSTrainer(experiment, config, Path(folder) / name)
             for name, config in configs.items()
         }
+        for trainer in trainers.values():  # auto's measurement, before any timing
+            trainer.resolve_overlap()
         if resolve_overlap(base.landmark_overlap, base.bn_mode, threads) is None:
             # auto chose by a measurement on this machine: time the other choice too
             other = "sequential" if trainers[recommended].thread_group else "overlapped"

@@ -177,6 +177,7 @@ def execution(trainer: SPOSTrainer) -> dict[str, Any]:
             "sequential": round(1000 * timing.sequential_s, 2),
             "overlapped": round(1000 * timing.overlapped_s, 2),
         },
+        "overlap_source": trainer.overlap_source,
     }
 
 

@@ -67,9 +67,10 @@ TRAIN_OPTIONS = [
         "landmark_overlap",
         str,
         "landmark passes on a second thread during the training pass: auto (with 2+ "
-        "threads and bn-mode batch, if faster on this machine: measured once per CPU and "
-        "super-net shape, stored in $LANDMARK_NAS_CACHE, default ~/.cache/landmark-nas), "
-        "on or off",
+        "threads and bn-mode batch, if faster on this machine: measured at the first "
+        "regularized step once per CPU, torch version, thread count and super-net shape, "
+        "stored in calibration.sqlite in $LANDMARK_NAS_CACHE, default "
+        "~/.cache/landmark-nas; delete it to measure again), on or off",
     ),
     ("ranking_archs", int, "non-landmark architectures ranked against the ground truth"),
     ("ranking_seed", int, "seed of the ranked architecture set (shared by all runs)"),

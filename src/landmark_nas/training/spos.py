@@ -31,6 +31,7 @@ from landmark_nas.experiment import Experiment
 from landmark_nas.landmarks import LambdaSchedule, LandmarkRegularizer
 from landmark_nas.supernet import create_supernet
 from landmark_nas.training.calibration import (
+    Measurement,
     OverlapKey,
     OverlapTiming,
     measured_overlap,
@@ -213,19 +214,22 @@ class SPOSTrainer:
             else None
         )
         self._parameters = list(self.model.parameters())
-        # Decided once, from the thread count the run starts with (see training.overlap).
-        threads = torch.get_num_threads()
+        # Decided once, from the thread count the run starts with (see training.overlap);
+        # ``auto`` measures at the first regularized step (or takes a checkpoint's choice),
+        # so commands that only score a saved super-net never measure.
+        self._threads = torch.get_num_threads()
         self.overlap_timing: OverlapTiming | None = None
-        overlap = False
+        self.overlap_source: str | None = None
+        self.thread_group: ThreadGroup | None = None
+        self._overlap_pending = False
         if config.use_landmarks:
-            overlap = resolve_overlap(config.landmark_overlap, config.bn_mode, threads)
-            if overlap is None:  # auto: measured on this machine (training.calibration)
-                overlap = self._measured_overlap(threads)
-        self.thread_group = ThreadGroup(threads) if overlap else None
-        if overlap:
-            logger.info("landmark passes overlap the training pass (%d threads)", threads)
-        elif config.use_landmarks and config.landmark_overlap == "on":
-            logger.warning("landmark_overlap=on has no effect with %d thread", threads)
+            overlap = resolve_overlap(config.landmark_overlap, config.bn_mode, self._threads)
+            if overlap is None:
+                self._overlap_pending = True
+            else:
+                self._set_overlap(overlap)
+            if config.landmark_overlap == "on" and not overlap:
+                logger.warning("landmark_overlap=on has no effect with %d thread", self._threads)
         self.step = 0
         self.images_seen = 0
         self.landmark_images = 0
@@ -246,6 +250,12 @@ class SPOSTrainer:
             "wall_seconds": self.wall_seconds,
             "history": self.history,
             "recent_losses": self.recent_losses,
+            # auto's choice, kept so that a resumed run goes on the same way
+            "overlap": None if self._overlap_pending else self.thread_group is not None,
+            "overlap_threads": self._threads,
+            "overlap_timing": None
+            if self.overlap_timing is None
+            else [self.overlap_timing.sequential_s, self.overlap_timing.overlapped_s],
         }
 
     def save_checkpoint(self) -> None:
@@ -287,6 +297,15 @@ class SPOSTrainer:
         self.wall_seconds = state["wall_seconds"]
         self.history = state["history"]
         self.recent_losses = state.get("recent_losses", [])
+        choice = state.get("overlap")
+        if self._overlap_pending and choice is not None:
+            if state.get("overlap_threads") == self._threads:
+                timing = state.get("overlap_timing")
+                if timing is not None:
+                    self.overlap_timing = OverlapTiming(*timing)
+                self.overlap_source = "the choice before the run was interrupted"
+                logger.info("landmark_overlap auto: %s, as before", "on" if choice else "off")
+                self._set_overlap(bool(choice))
         logger.info("resumed %s at step %d", self.run_dir, self.step)
         return True
 
@@ -298,30 +317,31 @@ class SPOSTrainer:
             F.cross_entropy(logits, labels) for logits in model.forward_many(images, archs)
         ]
 
-    def _measured_overlap(self, threads: int) -> bool:
-        """``landmark_overlap: auto``: the stored measurement for this machine and shape,
-        or a new one (``training.calibration``)."""
-        config = self.config
-        key = OverlapKey.for_run(
-            config.search_space,
-            config.channels,
-            config.cells_per_stage,
-            config.batch_size,
-            config.landmark_batch(),
-            threads,
-        )
-        timing, measured = measured_overlap(key, lambda: self._time_overlap(threads))
-        self.overlap_timing = timing
-        logger.info(
-            "landmark_overlap auto, %s (%s with %d threads): %s",
-            "measured" if measured else "measured earlier",
-            key.cpu,
-            threads,
-            timing.describe(),
-        )
-        return timing.overlap
+    def _set_overlap(self, overlap: bool) -> None:
+        self._overlap_pending = False
+        self.thread_group = ThreadGroup(self._threads) if overlap else None
+        if overlap:
+            logger.info("landmark passes overlap the training pass (%d threads)", self._threads)
 
-    def _time_overlap(self, threads: int) -> OverlapTiming:
+    def resolve_overlap(self) -> None:
+        """``landmark_overlap: auto``: decide now, from the stored measurement for this
+        machine and shape or a new one (``training.calibration``). Called by the first
+        regularized step; does nothing once decided."""
+        if not self._overlap_pending:
+            return
+        key = OverlapKey.for_run(self.config, self._threads)
+        timing, source = measured_overlap(key, lambda: self._time_overlap(self._threads))
+        self.overlap_timing, self.overlap_source = timing, source
+        logger.info(
+            "landmark_overlap auto (%s, %d threads): %s (%s)",
+            key.cpu,
+            self._threads,
+            timing.describe(),
+            source,
+        )
+        self._set_overlap(timing.overlap)
+
+    def _time_overlap(self, threads: int) -> Measurement:
         """Regularized steps both ways, on a copy of the super-net (the run's weights,
         optimizer and random streams stay untouched) with the run's own first batches and
         landmark pairs. The landmark backward pass runs on every other step, about as
@@ -329,13 +349,14 @@ class SPOSTrainer:
         model = copy.deepcopy(self.model)
         parameters = list(model.parameters())
         group = ThreadGroup(threads)
+        config = self.config
 
         def step(index: int, overlapped: bool) -> None:
             images, labels = self.train_stream.batch(index)
             landmark_x, landmark_y = self.landmark_stream.batch(index)
-            arch = self.sampler.sample(step_rng(self.config.seed, index, Stream.ARCH))
-            pair = self.regularizer.sample_pairs(step_rng(self.config.seed, index, Stream.PAIRS))
-            worse, better = pair[0]
+            arch = self.sampler.sample(step_rng(config.seed, index, Stream.ARCH))
+            pairs = self.regularizer.sample_pairs(step_rng(config.seed, index, Stream.PAIRS))
+            archs = list(dict.fromkeys(arch for pair in pairs for arch in pair))
             for parameter in parameters:
                 parameter.grad = None
 
@@ -343,9 +364,9 @@ class SPOSTrainer:
                 return F.cross_entropy(model(images, arch), labels)
 
             def penalty(losses_of) -> tuple[torch.Tensor, int]:
-                low, high = losses_of([worse, better])
-                value = (high - low).abs() + 1.0  # never zero: a backward pass
-                return (value if index % 2 == 0 else value.detach() * 0.0), 2
+                losses = dict(zip(archs, losses_of(archs), strict=True))
+                value = sum((losses[b] - losses[w]).abs() for w, b in pairs) + 1.0  # > 0
+                return (value if index % 2 == 0 else value.detach() * 0.0), len(archs)
 
             losses_of = self._losses_on(landmark_x, landmark_y, model)
             if overlapped:
@@ -355,7 +376,7 @@ class SPOSTrainer:
 
         try:
             with torch.random.fork_rng(devices=[]):
-                return time_both(lambda i: step(i, False), lambda i: step(i, True))
+                return time_both(lambda i: step(i, False), lambda i: step(i, True), threads)
         finally:
             group.close()
 
@@ -374,6 +395,8 @@ class SPOSTrainer:
 
         penalty_value = 0.0
         if self.regularizer is not None and self.regularizer.active(step):
+            if self._overlap_pending:
+                self.resolve_overlap()
             landmark_x, landmark_y = self.landmark_stream.batch(step)
             pairs_rng = step_rng(config.seed, step, Stream.PAIRS)
 
