@@ -129,6 +129,11 @@ def run_one(
     )
     logger.info("run %s (%s, seed %d): %s", run_dir, variant, config.seed, config.to_dict())
     result = trainer.train()
+    # again, now that landmark_overlap auto has decided (at the first regularized step)
+    write_json(
+        run_dir / "config.json",
+        {"config": config.to_dict(), "versions": versions(), "execution": execution(trainer)},
+    )
     started = time.perf_counter()
     picked = search_supernet(trainer, config, progress) if search else None
     search_seconds = time.perf_counter() - started
@@ -165,12 +170,13 @@ def run_one(
 
 
 def execution(trainer: SPOSTrainer) -> dict[str, Any]:
-    """How this process ran the training: threads, whether landmark passes overlapped,
-    and the timing ``landmark_overlap: auto`` chose by (``None`` where it did not)."""
+    """How this process ran the training: threads, whether landmark passes overlapped
+    (``None`` while ``landmark_overlap: auto`` has not decided yet), and the timing
+    ``auto`` chose by (``None`` where it did not measure)."""
     timing = trainer.overlap_timing
     return {
         "threads": torch.get_num_threads(),
-        "landmark_overlap": trainer.thread_group is not None,
+        "landmark_overlap": None if trainer.overlap_pending else trainer.thread_group is not None,
         "overlap_ms_per_step": None
         if timing is None
         else {

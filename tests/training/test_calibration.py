@@ -73,17 +73,34 @@ def test_time_both_times_each_on_the_same_step_indices():
     assert seen["sequential"] == seen["overlapped"] == list(range(7))
 
 
-def test_time_both_sees_when_the_cores_were_not_its_own():
-    def busy(index):
-        started = time.process_time()
-        while time.process_time() - started < 0.003:
-            pass
+class FakeClocks:
+    """Wall and CPU clocks that advance only when a step says so."""
 
-    def sleeping(index):  # wall time passes, no CPU time: as if descheduled
-        time.sleep(0.003)
+    def __init__(self):
+        self.wall = self.cpu = 0.0
 
-    assert not time_both(busy, busy, threads=1, warmup=1, block=2, rounds=3).contended
-    assert time_both(sleeping, sleeping, threads=1, warmup=1, block=2, rounds=3).contended
+    def step(self, wall: float, cpu: float):
+        def run(index):
+            self.wall += wall
+            self.cpu += cpu
+
+        return run
+
+
+@pytest.mark.parametrize(
+    ("threads", "cpu_per_wall", "contended"),
+    [(1, 1.0, False), (2, 1.9, False), (2, 1.0, True), (1, 0.5, True)],
+)
+def test_time_both_sees_when_the_cores_were_not_its_own(
+    monkeypatch, threads, cpu_per_wall, contended
+):
+    clocks = FakeClocks()
+    monkeypatch.setattr(calibration.time, "perf_counter", lambda: clocks.wall)
+    monkeypatch.setattr(calibration.time, "process_time", lambda: clocks.cpu)
+    step = clocks.step(0.01, 0.01 * cpu_per_wall)
+    measurement = time_both(step, step, threads=threads, warmup=1, block=2, rounds=3)
+    assert measurement.busy == pytest.approx(cpu_per_wall / threads)
+    assert measurement.contended is contended
 
 
 def test_the_cache_lives_where_the_environment_says(tmp_path, monkeypatch):
@@ -249,6 +266,7 @@ def test_auto_follows_the_stored_measurement(
     cache.put(run_key(config), stored)
     trainer = SPOSTrainer(tiny_experiment, config, tmp_path / "run")
     assert trainer.thread_group is None and trainer.overlap_timing is None  # not yet
+    assert execution(trainer)["landmark_overlap"] is None  # undecided, not "no overlap"
     trainer.train_step(0)  # the first regularized step decides
     assert (trainer.thread_group is not None) is stored.overlap
     record = execution(trainer)
@@ -343,3 +361,20 @@ def test_one_thread_never_measures(cache, tiny_config, tiny_experiment, tmp_path
     trainer.train_step(0)
     assert trainer.thread_group is None and trainer.overlap_timing is None
     assert not cache.path.exists()
+
+
+def test_a_runs_config_file_records_the_choice_made(
+    cache, tiny_config, tiny_experiment, tmp_path, two_threads
+):
+    import json
+
+    from landmark_nas.runs import run_one
+
+    config = tiny_config.updated(landmark_overlap="auto", landmark_warmup_epochs=0.0)
+    cache.put(run_key(config), OverlapTiming(0.05, 0.08))  # measured earlier: no overlap
+    summary = run_one(tiny_experiment, config, tmp_path / "run", "landmarks", search=False)
+    written = json.loads((tmp_path / "run" / "config.json").read_text())["execution"]
+    assert written == summary["execution"]
+    assert written["landmark_overlap"] is False
+    assert written["overlap_ms_per_step"] == {"sequential": 50.0, "overlapped": 80.0}
+    assert written["overlap_source"].startswith("measured earlier")

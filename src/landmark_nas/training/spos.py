@@ -317,6 +317,12 @@ class SPOSTrainer:
             F.cross_entropy(logits, labels) for logits in model.forward_many(images, archs)
         ]
 
+    @property
+    def overlap_pending(self) -> bool:
+        """Whether ``landmark_overlap: auto`` has yet to decide (at the first regularized
+        step)."""
+        return self._overlap_pending
+
     def _set_overlap(self, overlap: bool) -> None:
         self._overlap_pending = False
         self.thread_group = ThreadGroup(self._threads) if overlap else None
