@@ -350,6 +350,7 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
 
     from landmark_nas.config import RunConfig
     from landmark_nas.experiment import build_experiment
+    from landmark_nas.runs import execution
     from landmark_nas.training.overlap import resolve_overlap
     from landmark_nas.training.spos import SPOSTrainer
 
@@ -430,6 +431,8 @@ def ours_epoch(args: argparse.Namespace) -> dict[str, Any]:
         "recommended": recommended,
         "threads": threads,
         "overlap": {name: trainers[name].thread_group is not None for name in ordered},
+        # auto's measurement per variant (threads, choice, ms per step, where it came from)
+        "execution": {name: execution(trainers[name]) for name in ordered},
         "steps_per_epoch": per_epoch,
         "images_per_epoch": per_epoch * batch,
         "measured_epochs": args.epoch_count,

@@ -218,6 +218,23 @@ def test_columns_are_read_by_name(cache):
     assert cache.put(key(16), OverlapTiming(0.1, 0.2)) == OverlapTiming(0.1, 0.2)
 
 
+@pytest.mark.parametrize(("version", "readable"), [(0, True), (1, True), (2, False)])
+def test_older_databases_are_read_and_newer_ones_refused(cache, version, readable):
+    cache.path.parent.mkdir(parents=True)
+    with sqlite3.connect(cache.path) as connection:
+        connection.execute(
+            "CREATE TABLE overlap (key TEXT PRIMARY KEY, sequential_s REAL, overlapped_s REAL, "
+            "measured_at TEXT)"
+        )
+        connection.execute(f"PRAGMA user_version = {version}")
+        connection.execute("INSERT INTO overlap VALUES (?, 0.05, 0.04, 'then')", (key().text(),))
+    if readable:
+        assert cache.get(key()) == OverlapTiming(0.05, 0.04)
+    else:
+        with pytest.raises(ConfigError, match="schema version 2, newer than 1"):
+            cache.get(key())
+
+
 def test_an_unwritable_cache_still_gives_a_choice(tmp_path, caplog):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder should be")

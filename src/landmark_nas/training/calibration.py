@@ -10,11 +10,14 @@ overlaps only if that is at least ``MARGIN`` faster.
 
 The answer is stored in a SQLite database in the cache folder (``$LANDMARK_NAS_CACHE``,
 default ``~/.cache/landmark-nas``), keyed by everything the timing depends on: CPU
-model, torch version, thread count, search space, C, N and both batch sizes. Later runs
-with the same key reuse it without measuring, so runs on one machine keep making the
-same choice, and the same seed keeps giving the same result (the choice changes the
-rounding, see ``training.overlap``). The first process to store a key wins; a process
-that measured at the same time uses the stored answer, not its own.
+model, torch version, thread count, search space, C, N, both batch sizes, landmark
+pairs per step and ``channels_last``. Later runs with the same key reuse it without
+measuring, so runs on one machine keep making the same choice, and the same seed keeps
+giving the same result (the choice changes the rounding, see ``training.overlap``).
+Processes measure one at a time (a lock file beside the database), so runs started
+together do not time each other. A measurement taken while other work shared the cores
+(below ``MIN_BUSY`` of its threads' CPU time) is used but not stored, and a cache that
+cannot be read or written only warns.
 """
 
 from __future__ import annotations
@@ -196,8 +199,8 @@ class OverlapCache:
         if columns and sorted(columns) != sorted(COLUMNS):
             raise self._not_ours(f"table overlap has columns {', '.join(columns)}")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if columns and version != SCHEMA_VERSION:
-            raise self._not_ours(f"schema version {version}, expected {SCHEMA_VERSION}")
+        if columns and version > SCHEMA_VERSION:  # 0: written before versions, same columns
+            raise self._not_ours(f"schema version {version}, newer than {SCHEMA_VERSION}")
 
     def get(self, key: OverlapKey) -> OverlapTiming | None:
         """The stored timing for ``key``; ``None`` if there is none or no readable file."""
