@@ -177,6 +177,13 @@ def test_processes_measure_one_at_a_time(cache):
     assert results[0][0] == results[1][0]
 
 
+def test_a_cache_folder_with_odd_characters_works(tmp_path):
+    cache = OverlapCache(tmp_path / "my cache #1 ?50%" / DATABASE)
+    timing, source = measured_overlap(key(), lambda: quiet(0.05, 0.04), cache)
+    assert source.startswith("measured now, stored")
+    assert OverlapCache(cache.path).get(key()) == timing
+
+
 def test_the_first_stored_measurement_wins(cache):
     assert cache.put(key(), OverlapTiming(0.05, 0.04)) == OverlapTiming(0.05, 0.04)
     assert cache.put(key(), OverlapTiming(0.05, 0.06)) == OverlapTiming(0.05, 0.04)

@@ -207,7 +207,8 @@ class OverlapCache:
         try:
             if not self.path.is_file():
                 return None
-            connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30.0)
+            uri = f"{self.path.absolute().as_uri()}?mode=ro"  # as_uri escapes ?, # and %
+            connection = sqlite3.connect(uri, uri=True, timeout=30.0)
         except (OSError, sqlite3.OperationalError) as error:
             logger.warning("calibration database %s not readable: %s", self.path, error)
             return None
