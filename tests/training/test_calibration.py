@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+from landmark_nas.config import RunConfig
 from landmark_nas.errors import ConfigError
 from landmark_nas.runs import execution
 from landmark_nas.training import calibration
@@ -27,6 +28,12 @@ from landmark_nas.training.overlap import ThreadGroup
 from landmark_nas.training.spos import SPOSTrainer
 
 
+@pytest.fixture(autouse=True)
+def active_wait_policy(monkeypatch):
+    """The load check as by default, whatever the environment running the tests sets."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+
+
 @pytest.fixture
 def two_threads():
     previous = torch.get_num_threads()
@@ -42,7 +49,7 @@ def cache(tmp_path, monkeypatch):
 
 
 def key(channels: int = 8, threads: int = 2, pairs: int = 1) -> OverlapKey:
-    return OverlapKey("nb201", channels, 1, 64, 8, pairs, True, threads, "cpu", "torch")
+    return OverlapKey("nb201", channels, 1, 64, 8, pairs, True, threads, "cpu", "torch", "")
 
 
 def quiet(sequential_s: float, overlapped_s: float) -> Measurement:
@@ -101,6 +108,16 @@ def test_time_both_sees_when_the_cores_were_not_its_own(
     measurement = time_both(step, step, threads=threads, warmup=1, block=2, rounds=3)
     assert measurement.busy == pytest.approx(cpu_per_wall / threads)
     assert measurement.contended is contended
+
+
+def test_passive_openmp_threads_are_another_key_and_skip_the_load_check(monkeypatch):
+    low = Measurement(OverlapTiming(0.07, 0.035), busy=0.63)  # measured alone, passive
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert low.contended
+    active = OverlapKey.for_run(RunConfig(), 2)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    assert not low.contended
+    assert OverlapKey.for_run(RunConfig(), 2).text() != active.text()
 
 
 def test_the_cache_lives_where_the_environment_says(tmp_path, monkeypatch):

@@ -16,7 +16,8 @@ measuring, so runs on one machine keep making the same choice, and the same seed
 giving the same result (the choice changes the rounding, see ``training.overlap``).
 Processes measure one at a time (a lock file beside the database), so runs started
 together do not time each other. A measurement taken while other work shared the cores
-(below ``MIN_BUSY`` of its threads' CPU time) is used but not stored, and a cache that
+(below ``MIN_BUSY`` of its threads' CPU time; not checked with ``OMP_WAIT_POLICY=passive``,
+whose sleeping threads look the same alone) is used but not stored, and a cache that
 cannot be read or written only warns.
 """
 
@@ -65,6 +66,11 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "landmark-nas"
 
 
+def omp_wait_policy() -> str:
+    """``$OMP_WAIT_POLICY``, lower case (empty when unset)."""
+    return os.environ.get("OMP_WAIT_POLICY", "").strip().lower()
+
+
 def cpu_name() -> str:
     """The CPU model, as the operating system names it."""
     try:
@@ -90,6 +96,7 @@ class OverlapKey:
     threads: int
     cpu: str
     torch_version: str
+    omp_wait_policy: str  # PASSIVE threads sleep between ops: a different machine, in effect
 
     @classmethod
     def for_run(cls, config, threads: int) -> OverlapKey:
@@ -105,6 +112,7 @@ class OverlapKey:
             threads,
             cpu_name(),
             torch.__version__,
+            omp_wait_policy(),
         )
 
     def text(self) -> str:
@@ -139,7 +147,9 @@ class Measurement:
 
     @property
     def contended(self) -> bool:
-        return self.busy < MIN_BUSY
+        # Sleeping OpenMP threads (OMP_WAIT_POLICY=passive) use less CPU time than they
+        # hold, alone or not: there the check cannot tell, and is off.
+        return self.busy < MIN_BUSY and omp_wait_policy() != "passive"
 
 
 def time_both(
