@@ -49,40 +49,8 @@ def make_batch_norm(channels: int, bn_mode: str, affine: bool) -> nn.BatchNorm2d
 
 
 # At most this many images count as a small batch (the regularizer's landmark passes,
-# 8 images by default), where other kernels are faster on CPU than at training size.
+# 8 images by default), where another pooling kernel is faster on CPU.
 SMALL_BATCH = 16
-
-
-class PointwiseConv(torch.autograd.Function):
-    """A bias-free 1x1 convolution of an NHWC (channels-last) tensor as matrix products.
-
-    In NHWC memory a 1x1 convolution is ``x[pixels, C_in] @ w[C_out, C_in].T``; its
-    backward pass is two more matrix products. For a batch of 8 at C=16, 32x32 this
-    takes 183 µs forward and backward against 250 µs for oneDNN's convolution on two
-    threads (``docs/performance.md``); at a batch of 64 it is slower, so it is used for
-    small batches only. Same values up to rounding.
-    """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        batch, channels, height, width = x.shape
-        pixels = x.permute(0, 2, 3, 1).reshape(-1, channels)  # a view of NHWC memory
-        matrix = weight.view(weight.shape[0], channels)
-        ctx.save_for_backward(pixels, matrix)
-        ctx.spatial = (batch, height, width)
-        return (pixels @ matrix.t()).view(batch, height, width, -1).permute(0, 3, 1, 2)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        pixels, matrix = ctx.saved_tensors
-        batch, height, width = ctx.spatial
-        grad_pixels = grad.permute(0, 2, 3, 1).reshape(-1, matrix.shape[0])
-        grad_x = grad_weight = None
-        if ctx.needs_input_grad[0]:
-            grad_x = (grad_pixels @ matrix).view(batch, height, width, -1).permute(0, 3, 1, 2)
-        if ctx.needs_input_grad[1]:
-            grad_weight = (grad_pixels.t() @ pixels).view(*matrix.shape, 1, 1)
-        return grad_x, grad_weight
 
 
 class ConvBN(nn.Module):
@@ -94,12 +62,6 @@ class ConvBN(nn.Module):
         self.bn = make_batch_norm(channels, bn_mode, affine=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (
-            self.conv.kernel_size == (1, 1)
-            and x.shape[0] <= SMALL_BATCH
-            and x.is_contiguous(memory_format=torch.channels_last)
-        ):
-            return self.bn(PointwiseConv.apply(x, self.conv.weight))
         return self.bn(self.conv(x))
 
 
@@ -112,7 +74,8 @@ class AvgPool3x3(nn.Module):
     backward: about 4x at 32x32 and 1.4x at 8x8 in NHWC, 6-10x in NCHW. Small batches
     (the landmark passes) at 16x16 and below are the exception: there ``F.avg_pool2d``
     takes 113 against 185 µs (16x16) and 56 against 176 µs (8x8) for 8 images on two
-    threads, so it is used (``docs/performance.md``).
+    threads, and a landmark pair's forward and backward pass 3 % less time with it at
+    C=16, N=5 (``docs/performance.md``).
     """
 
     def __init__(self, channels: int) -> None:
