@@ -123,17 +123,10 @@ def run_one(
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = SPOSTrainer(experiment, config, run_dir, progress)
     trainer.try_resume()  # refuses a folder of another configuration before touching it
-    write_json(
-        run_dir / "config.json",
-        {"config": config.to_dict(), "versions": versions(), "execution": execution(trainer)},
-    )
+    write_config(run_dir, config, trainer)
     logger.info("run %s (%s, seed %d): %s", run_dir, variant, config.seed, config.to_dict())
     result = trainer.train()
-    # again, now that landmark_overlap auto has decided (at the first regularized step)
-    write_json(
-        run_dir / "config.json",
-        {"config": config.to_dict(), "versions": versions(), "execution": execution(trainer)},
-    )
+    write_config(run_dir, config, trainer)  # again: auto decides at the first regularized step
     started = time.perf_counter()
     picked = search_supernet(trainer, config, progress) if search else None
     search_seconds = time.perf_counter() - started
@@ -167,6 +160,14 @@ def run_one(
     }
     write_json(finished, summary)
     return summary
+
+
+def write_config(run_dir: Path, config: RunConfig, trainer: SPOSTrainer) -> None:
+    """``config.json``: the run's configuration, versions and how it executes."""
+    write_json(
+        run_dir / "config.json",
+        {"config": config.to_dict(), "versions": versions(), "execution": execution(trainer)},
+    )
 
 
 def execution(trainer: SPOSTrainer) -> dict[str, Any]:

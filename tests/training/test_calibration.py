@@ -35,14 +35,6 @@ def active_wait_policy(monkeypatch):
 
 
 @pytest.fixture
-def two_threads():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     return OverlapCache()
@@ -228,30 +220,27 @@ def test_a_database_that_is_not_ours_is_named_in_one_line(cache, make, message):
     assert "\n" not in str(error.value) and "delete it" in str(error.value)
 
 
-def test_columns_are_read_by_name(cache):
-    # the same columns in another order (an older writer): read right, not swapped
+def write_database(cache, columns: str, version: int, timings: tuple[float, float]) -> None:
+    """A database as another writer left it: ``columns`` in that order, one row for key()."""
     cache.path.parent.mkdir(parents=True)
     with sqlite3.connect(cache.path) as connection:
-        connection.execute(
-            "CREATE TABLE overlap (key TEXT PRIMARY KEY, overlapped_s REAL, sequential_s REAL, "
-            "measured_at TEXT)"
-        )
-        connection.execute(f"PRAGMA user_version = {calibration.SCHEMA_VERSION}")
-        connection.execute("INSERT INTO overlap VALUES (?, 0.04, 0.05, 'then')", (key().text(),))
+        connection.execute(f"CREATE TABLE overlap ({columns})")
+        connection.execute(f"PRAGMA user_version = {version}")
+        connection.execute("INSERT INTO overlap VALUES (?, ?, ?, 'then')", (key().text(), *timings))
+
+
+def test_columns_are_read_by_name(cache):
+    # the same columns in another order (an older writer): read right, not swapped
+    columns = "key TEXT PRIMARY KEY, overlapped_s REAL, sequential_s REAL, measured_at TEXT"
+    write_database(cache, columns, calibration.SCHEMA_VERSION, (0.04, 0.05))
     assert cache.get(key()) == OverlapTiming(0.05, 0.04)
     assert cache.put(key(16), OverlapTiming(0.1, 0.2)) == OverlapTiming(0.1, 0.2)
 
 
 @pytest.mark.parametrize(("version", "readable"), [(0, True), (1, True), (2, False)])
 def test_older_databases_are_read_and_newer_ones_refused(cache, version, readable):
-    cache.path.parent.mkdir(parents=True)
-    with sqlite3.connect(cache.path) as connection:
-        connection.execute(
-            "CREATE TABLE overlap (key TEXT PRIMARY KEY, sequential_s REAL, overlapped_s REAL, "
-            "measured_at TEXT)"
-        )
-        connection.execute(f"PRAGMA user_version = {version}")
-        connection.execute("INSERT INTO overlap VALUES (?, 0.05, 0.04, 'then')", (key().text(),))
+    columns = "key TEXT PRIMARY KEY, sequential_s REAL, overlapped_s REAL, measured_at TEXT"
+    write_database(cache, columns, version, (0.05, 0.04))
     if readable:
         assert cache.get(key()) == OverlapTiming(0.05, 0.04)
     else:

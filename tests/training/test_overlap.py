@@ -15,14 +15,6 @@ from landmark_nas.training.spos import SPOSTrainer, fingerprint
 from landmark_nas.training.streams import Stream, step_rng
 
 
-@pytest.fixture
-def two_threads():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.mark.parametrize(
     ("mode", "bn_mode", "threads", "expected"),
     [
