@@ -254,19 +254,25 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(args, name) < 1:
             option = name.replace("_", "-")
             raise SystemExit(f"error: --{option} {getattr(args, name)} must be at least 1")
+    text = args.active
     try:
-        args.active = [float(text) for text in args.active.split(",") if text.strip()]
+        args.active = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise SystemExit(f"error: --active {args.active!r}: not a list of numbers") from None
+        raise SystemExit(f"error: --active {text!r}: not a list of numbers") from None
     if not args.active or not all(0.0 <= a <= 1.0 for a in args.active):
-        raise SystemExit(f"error: --active {args.active}: fractions between 0 and 1")
+        raise SystemExit(f"error: --active {text!r}: give fractions between 0 and 1")
+    if args.json_out is not None and not args.json_out.parent.is_dir():
+        raise SystemExit(f"error: --json-out {args.json_out}: no folder {args.json_out.parent}")
     try:
         result = measure(args)
     except LandmarkNASError as error:
         raise SystemExit(f"error: {error}") from None
     report(result)
     if args.json_out is not None:
-        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
+        try:
+            args.json_out.write_text(json.dumps(result, indent=2) + "\n")
+        except OSError as error:
+            raise SystemExit(f"error: --json-out {args.json_out}: {error.strerror}") from None
 
 
 if __name__ == "__main__":

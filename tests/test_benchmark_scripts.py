@@ -241,7 +241,8 @@ def test_ranking_share_output_errors_are_one_line(tmp_path):
     ("argv", "message"),
     [
         (["--active", "x"], "--active 'x': not a list of numbers"),
-        (["--active", "1.5"], "fractions between 0 and 1"),
+        (["--active", "1.5"], "--active '1.5': give fractions between 0 and 1"),
+        (["--json-out", "/nonexistent/folder/cost.json"], "no folder /nonexistent/folder"),
         (["--active", ","], "fractions between 0 and 1"),
         (["--landmark-batch", "0"], "--landmark-batch 0 must be at least 1"),
         (["--repeats", "0"], "--repeats 0 must be at least 1"),
